@@ -1,0 +1,78 @@
+/** The shapes of a Tributary project configuration (`tributary.config.ts`). */
+import type { z } from 'zod';
+import type { TopicConfig } from '../log/types.ts';
+import type { configSchema, LogLevel } from './schema.ts';
+
+export type { LogLevel };
+
+export interface ListenerConfig {
+  /** TCP port; 0 picks a free one. */
+  port?: number;
+  /** Interface to bind (default `127.0.0.1`; `0.0.0.0` for every interface). */
+  host?: string;
+}
+
+export interface ShopGeneratorConfig {
+  kind: 'shop';
+  /** Events per second across the five shop topics. */
+  ratePerSecond: number;
+  /** Same seed, same events (default 1). */
+  seed?: number;
+  /** Prepended verbatim to the topic names (default `shop.` → `shop.orders`, …). */
+  topicPrefix?: string;
+}
+
+export type GeneratorConfig = ShopGeneratorConfig;
+
+export interface BrokerConfig {
+  /** Create a topic on first produce or subscribe (default true, as Kafka's `auto.create.topics.enable`). */
+  autoCreateTopics?: boolean;
+  /** Configuration of topics created without explicit settings. */
+  defaultTopicConfig?: Partial<TopicConfig>;
+}
+
+/**
+ * A project's configuration, as written in `tributary.config.ts`.
+ *
+ * @example
+ * ```ts
+ * import { defineConfig } from 'tributary';
+ * export default defineConfig({
+ *   topics: { orders: { partitions: 6, retentionMs: 7 * 24 * 3600_000 } },
+ *   generators: [{ kind: 'shop', ratePerSecond: 50 }],
+ * });
+ * ```
+ */
+export interface TributaryConfig {
+  broker?: BrokerConfig;
+  /** Where the log and metadata live; relative to the config file's folder (default `./.tributary`). */
+  dataDir?: string;
+  /** The HTTP API, metrics and UI (default port 8080). */
+  http?: ListenerConfig;
+  /** The Kafka protocol listener (default port 9092). */
+  kafka?: ListenerConfig;
+  /** Topics created at start-up when missing; the key is the topic name. */
+  topics?: Record<string, Partial<TopicConfig>>;
+  /** Built-in event generators (demo data). */
+  generators?: GeneratorConfig[];
+  logLevel?: LogLevel;
+}
+
+// The hand-written interface (with its docs) and the schema must describe the same thing.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const schemaMatchesInterface: Same<z.input<typeof configSchema>, TributaryConfig> = true;
+void schemaMatchesInterface;
+
+/** The configuration `tributary up` runs with: every source merged, every default filled in. */
+export interface ResolvedConfig {
+  /** Absolute path of the config file that was loaded, or null when running on defaults. */
+  configFile: string | null;
+  /** Absolute. */
+  dataDir: string;
+  http: { host: string; port: number };
+  kafka: { host: string; port: number };
+  logLevel: LogLevel;
+  broker: { autoCreateTopics: boolean; defaultTopicConfig: Partial<TopicConfig> };
+  topics: Record<string, Partial<TopicConfig>>;
+  generators: GeneratorConfig[];
+}

@@ -1,0 +1,643 @@
+/**
+ * One partition of a topic: an ordered list of segments, the only writer of its files.
+ *
+ * Append path: validate → assign offsets → write to the active segment (page cache) → wait
+ * for the group commit. Group commit: the first append after an idle period schedules a
+ * flush on the next turn of the event loop; the flush fdatasyncs every segment written since
+ * the last flush (and the directory if a segment was created), then acknowledges every
+ * append whose records it covered. Appends arriving while a flush is in flight are covered by
+ * the next one, so one fsync acknowledges everything that arrived meanwhile.
+ *
+ * Offsets: logStartOffset ≤ highWatermark ≤ logEndOffset. Consumers see offsets below the
+ * high watermark only: with the `fsync` ack policy that is the durable prefix, so no consumer
+ * ever reads a record a power cut could take back. `relaxed` topics expose appends at once.
+ *
+ * A failed fsync poisons the partition (appends fail until restart): after an fsync error the
+ * page cache can no longer be trusted to match the disk (PostgreSQL's "fsyncgate").
+ */
+import type { Logger } from 'pino';
+import type { FileSystem } from '../fs/file-system.ts';
+import { joinPath } from '../fs/file-system.ts';
+import {
+  Attr,
+  LOG_OVERHEAD,
+  batchTotalSize,
+  checkBatch,
+  decodeBatchRecords,
+  readBatchHeader,
+  setBatchBaseOffset,
+  batchRecordCount,
+  batchMaxTimestamp,
+  batchBaseOffset,
+  BATCH_HEADER_SIZE,
+} from '../batch/record-batch.ts';
+import { LogError, storageError } from '../errors.ts';
+import type { LogMetrics } from '../metrics.ts';
+import { Segment, parseSegmentFileName } from '../segment/segment.ts';
+import type { AppendResult, LogRecord, PartitionDescription, ReadResult, TopicConfig } from '../types.ts';
+
+export interface PartitionContext {
+  fs: FileSystem;
+  dir: string;
+  topic: string;
+  partition: number;
+  config: () => TopicConfig;
+  clock: () => number;
+  logger: Logger;
+  metrics: LogMetrics;
+  /** Persists the log start offset durably (the Log's checkpoint). */
+  persistLogStartOffset: () => Promise<void>;
+}
+
+interface AckWaiter {
+  offset: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+interface DataWaiter {
+  offset: number;
+  resolve: (ready: boolean) => void;
+  timer: NodeJS.Timeout | null;
+}
+
+export interface RecoveryReport {
+  segments: number;
+  validatedSegments: number;
+  truncatedBytes: number;
+  removedSegments: number;
+  reason: string | null;
+}
+
+export interface ReadRecordsResult {
+  records: LogRecord[];
+  /** Offset to read next. */
+  nextOffset: number;
+  highWatermark: number;
+  bytes: number;
+}
+
+export class PartitionLog {
+  segments: Segment[] = [];
+  logStartOffset = 0;
+  logEndOffset = 0;
+  highWatermark = 0;
+  /** Every offset below this is on disk. */
+  durableOffset = 0;
+
+  private readonly unsynced = new Set<Segment>();
+  /** Segments whose fdatasync is in flight: the cleaner must not close them. */
+  readonly syncing = new Set<Segment>();
+  private dirDirty = false;
+  private ackWaiters: AckWaiter[] = [];
+  private ackHead = 0;
+  private dataWaiters = new Set<DataWaiter>();
+  private flushScheduled = false;
+  private flushing: Promise<void> | null = null;
+  private failed: LogError | null = null;
+  private closed = false;
+  private relaxedTimer: NodeJS.Timeout | null = null;
+
+  private constructor(readonly ctx: PartitionContext) {}
+
+  get topic(): string {
+    return this.ctx.topic;
+  }
+  get partition(): number {
+    return this.ctx.partition;
+  }
+  get active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  /**
+   * Opens (and recovers) the partition in `ctx.dir`. Segments wholly below `recoveryPoint`
+   * were fsynced and are trusted; every later one is validated batch by batch.
+   */
+  static async open(
+    ctx: PartitionContext,
+    checkpoint: { recoveryPoint: number | null; logStartOffset: number | null },
+  ): Promise<{ log: PartitionLog; report: RecoveryReport }> {
+    const p = new PartitionLog(ctx);
+    const report = await p.recover(checkpoint.recoveryPoint);
+    p.logStartOffset = Math.max(checkpoint.logStartOffset ?? 0, p.segments[0]!.baseOffset);
+    if (p.logStartOffset > p.logEndOffset) p.logStartOffset = p.logEndOffset;
+    p.startRelaxedTimer();
+    return { log: p, report };
+  }
+
+  private async recover(recoveryPoint: number | null): Promise<RecoveryReport> {
+    const { fs, dir } = this.ctx;
+    const maxBatch = Math.max(this.ctx.config().maxRecordBytes, 1) * 2 + 1024 * 1024;
+    const bases: number[] = [];
+    for (const name of fs.readdir(dir)) {
+      const base = parseSegmentFileName(name);
+      if (base !== null) bases.push(base);
+      else if (name.endsWith('.cleaned') || name.endsWith('.tmp')) fs.unlink(joinPath(dir, name));
+    }
+    bases.sort((a, b) => a - b);
+    const report: RecoveryReport = { segments: bases.length, validatedSegments: 0, truncatedBytes: 0, removedSegments: 0, reason: null };
+    let touched = false;
+    for (let i = 0; i < bases.length; i++) {
+      const seg = Segment.open(fs, dir, bases[i]!);
+      const nextBase = bases[i + 1];
+      const trusted = recoveryPoint !== null && nextBase !== undefined && nextBase <= recoveryPoint && seg.loadIndexFile();
+      if (!trusted) {
+        const outcome = seg.recover(maxBatch);
+        report.validatedSegments++;
+        if (outcome.truncatedBytes > 0) {
+          report.truncatedBytes += outcome.truncatedBytes;
+          report.reason = outcome.reason;
+          touched = true;
+          this.ctx.logger.warn(
+            { topic: this.topic, partition: this.partition, segment: seg.baseOffset, truncatedBytes: outcome.truncatedBytes, reason: outcome.reason },
+            'recovery truncated a torn or corrupt segment tail',
+          );
+        }
+      }
+      this.segments.push(seg);
+      // A hole (a truncated middle segment, or one whose data never reached the disk) means
+      // everything after it was never acknowledged: drop it, as Kafka does.
+      if (nextBase !== undefined && seg.nextOffset !== nextBase) {
+        for (let j = i + 1; j < bases.length; j++) {
+          const later = Segment.open(fs, dir, bases[j]!);
+          later.delete();
+          report.removedSegments++;
+        }
+        touched = true;
+        this.ctx.logger.warn(
+          { topic: this.topic, partition: this.partition, segment: seg.baseOffset, removed: bases.length - i - 1 },
+          'recovery removed segments that followed a gap',
+        );
+        break;
+      }
+    }
+    if (this.segments.length === 0) {
+      this.segments.push(Segment.create(fs, dir, recoveryPoint ?? 0));
+      this.dirDirty = true;
+    }
+    this.logEndOffset = this.active.nextOffset;
+    // What recovery found may still be only in the page cache (a crash of the process, not of
+    // the machine): make it durable before anyone reads it.
+    for (const seg of this.segments.slice(-2)) await seg.file.datasync();
+    if (touched || this.dirDirty) await fs.syncDir(dir);
+    this.dirDirty = false;
+    this.durableOffset = this.logEndOffset;
+    this.highWatermark = this.logEndOffset;
+    return report;
+  }
+
+  private startRelaxedTimer(): void {
+    if (this.ctx.config().ackPolicy !== 'relaxed') return;
+    this.relaxedTimer = setInterval(() => this.requestFlush(), this.ctx.config().flushIntervalMs);
+    this.relaxedTimer.unref();
+  }
+
+  /** Re-reads the config (ack policy, flush interval) after an alter. */
+  configChanged(): void {
+    if (this.relaxedTimer) clearInterval(this.relaxedTimer);
+    this.relaxedTimer = null;
+    this.startRelaxedTimer();
+  }
+
+  /**
+   * Appends one or more whole record batches. The log assigns offsets by rewriting each
+   * batch's base offset in `buf` (the CRC does not cover it). `trusted` skips the CRC check
+   * for batches this process encoded itself.
+   */
+  append(buf: Buffer, opts: { trusted?: boolean } = {}): Promise<AppendResult> {
+    this.assertWritable();
+    const cfg = this.ctx.config();
+    let pos = 0;
+    let records = 0;
+    while (pos < buf.length) {
+      if (buf.length - pos < BATCH_HEADER_SIZE) {
+        throw new LogError('BATCH_INVALID', `record batch data ends after ${buf.length - pos} bytes, inside a batch header`);
+      }
+      const size = batchTotalSize(buf, pos);
+      if (size > cfg.maxRecordBytes) {
+        throw new LogError(
+          'RECORD_TOO_LARGE',
+          `record batch of ${size} bytes exceeds maxRecordBytes ${cfg.maxRecordBytes} of topic ${this.topic}: send smaller records or raise the topic's maxRecordBytes`,
+        );
+      }
+      if (!opts.trusted) {
+        const check = checkBatch(buf, pos, buf.length, cfg.maxRecordBytes);
+        if (!check.ok) throw new LogError('BATCH_INVALID', `invalid record batch for ${this.topic}-${this.partition}: ${check.reason}`);
+      }
+      records += batchRecordCount(buf, pos);
+      pos += size;
+    }
+    const now = this.ctx.clock();
+    this.maybeRoll(buf.length, now);
+    const base = this.logEndOffset;
+    let next = base;
+    let maxTs = -1;
+    for (pos = 0; pos < buf.length; pos += batchTotalSize(buf, pos)) {
+      setBatchBaseOffset(buf, pos, next);
+      next += buf.readInt32BE(pos + 23) + 1;
+      const ts = batchMaxTimestamp(buf, pos);
+      if (ts > maxTs) maxTs = ts;
+    }
+    const seg = this.active;
+    const before = seg.size;
+    try {
+      seg.append(buf, base, next - 1, maxTs, now);
+    } catch (err) {
+      try {
+        seg.truncateTo(before);
+      } catch {
+        // The next recovery truncates the torn tail instead.
+      }
+      throw storageError(err, `appending to ${this.topic}-${this.partition}`);
+    }
+    this.logEndOffset = next;
+    this.unsynced.add(seg);
+    this.ctx.metrics.appended(this.topic, records, buf.length);
+    const result: AppendResult = { baseOffset: base, lastOffset: next - 1, logAppendTime: now };
+    if (cfg.ackPolicy === 'relaxed') {
+      this.advanceHighWatermark(next);
+      return Promise.resolve(result);
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.ackWaiters.push({ offset: next, resolve: () => resolve(result), reject });
+      this.requestFlush();
+    });
+  }
+
+  private assertWritable(): void {
+    if (this.closed) throw new LogError('LOG_CLOSED', `partition ${this.topic}-${this.partition} is closed`);
+    if (this.failed) throw this.failed;
+  }
+
+  private maybeRoll(incoming: number, now: number): void {
+    const seg = this.active;
+    if (seg.size === 0) return;
+    const cfg = this.ctx.config();
+    const full = seg.size + incoming > cfg.segmentBytes;
+    const old = cfg.segmentMs !== null && seg.firstAppendAt !== null && now - seg.firstAppendAt >= cfg.segmentMs;
+    if (!full && !old) return;
+    this.roll();
+  }
+
+  /** Closes the active segment and starts a new one at the log end offset. */
+  roll(): void {
+    const old = this.active;
+    if (old.size === 0) return;
+    try {
+      old.writeIndexFile();
+    } catch (err) {
+      this.ctx.logger.warn({ err, segment: old.path }, 'could not write segment index (it will be rebuilt on recovery)');
+    }
+    try {
+      this.segments.push(Segment.create(this.ctx.fs, this.ctx.dir, this.logEndOffset));
+    } catch (err) {
+      throw storageError(err, `creating a segment for ${this.topic}-${this.partition}`);
+    }
+    this.dirDirty = true;
+  }
+
+  private requestFlush(): void {
+    if (this.flushScheduled || this.flushing) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (!this.flushing) this.flushing = this.runFlush().finally(() => (this.flushing = null));
+    });
+  }
+
+  /** Group commit loop: one round per batch of appends that arrived since the previous round. */
+  private async runFlush(): Promise<void> {
+    const { fs, dir, metrics } = this.ctx;
+    try {
+      while (this.unsynced.size > 0 || this.dirDirty) {
+        const target = this.logEndOffset;
+        const segments = [...this.unsynced];
+        this.unsynced.clear();
+        const syncDir = this.dirDirty;
+        this.dirDirty = false;
+        for (const s of segments) this.syncing.add(s);
+        const t0 = performance.now();
+        try {
+          await Promise.all(segments.map((s) => s.file.datasync()));
+          if (syncDir) await fs.syncDir(dir);
+        } finally {
+          for (const s of segments) this.syncing.delete(s);
+        }
+        metrics.fsync((performance.now() - t0) / 1000);
+        this.durableOffset = target;
+        this.advanceHighWatermark(target);
+        this.resolveAcks(target);
+      }
+    } catch (err) {
+      const e = storageError(err, `syncing ${this.topic}-${this.partition} to disk`);
+      this.failed = e;
+      this.ctx.logger.error({ err, topic: this.topic, partition: this.partition }, 'fsync failed: partition refuses appends until restart');
+      this.rejectAcks(e);
+    }
+  }
+
+  private resolveAcks(durable: number): void {
+    const w = this.ackWaiters;
+    let i = this.ackHead;
+    while (i < w.length && w[i]!.offset <= durable) {
+      w[i]!.resolve();
+      i++;
+    }
+    if (i === w.length) {
+      this.ackWaiters = [];
+      this.ackHead = 0;
+    } else if (i > 1024 && i * 2 > w.length) {
+      this.ackWaiters = w.slice(i);
+      this.ackHead = 0;
+    } else {
+      this.ackHead = i;
+    }
+  }
+
+  private rejectAcks(err: Error): void {
+    for (let i = this.ackHead; i < this.ackWaiters.length; i++) this.ackWaiters[i]!.reject(err);
+    this.ackWaiters = [];
+    this.ackHead = 0;
+  }
+
+  private advanceHighWatermark(offset: number): void {
+    if (offset <= this.highWatermark) return;
+    this.highWatermark = offset;
+    if (this.dataWaiters.size === 0) return;
+    for (const w of this.dataWaiters) {
+      if (w.offset < offset) {
+        this.dataWaiters.delete(w);
+        if (w.timer) clearTimeout(w.timer);
+        w.resolve(true);
+      }
+    }
+  }
+
+  /** Waits until a record at or after `offset` is visible; false on timeout or abort. */
+  waitForData(offset: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (offset < this.highWatermark) return Promise.resolve(true);
+    if (timeoutMs <= 0 || this.closed || signal?.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const w: DataWaiter = { offset, resolve, timer: null };
+      const done = () => {
+        if (!this.dataWaiters.delete(w)) return;
+        if (w.timer) clearTimeout(w.timer);
+        resolve(false);
+      };
+      w.timer = setTimeout(done, timeoutMs);
+      signal?.addEventListener('abort', done, { once: true });
+      this.dataWaiters.add(w);
+    });
+  }
+
+  /** Wakes every long poll (used on close and when a topic is deleted). */
+  wakeAll(): void {
+    for (const w of this.dataWaiters) {
+      if (w.timer) clearTimeout(w.timer);
+      w.resolve(false);
+    }
+    this.dataWaiters.clear();
+  }
+
+  /** Waits until everything appended so far is on disk. */
+  async flush(): Promise<void> {
+    if (this.failed) throw this.failed;
+    if (this.flushing) await this.flushing;
+    if (this.unsynced.size > 0 || this.dirDirty) {
+      this.flushing = this.runFlush().finally(() => (this.flushing = null));
+      await this.flushing;
+    }
+    if (this.failed) throw this.failed;
+  }
+
+  private segmentIndexFor(offset: number): number {
+    const segs = this.segments;
+    let lo = 0;
+    let hi = segs.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (segs[mid]!.baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  private checkReadable(offset: number): void {
+    if (this.closed) throw new LogError('LOG_CLOSED', `partition ${this.topic}-${this.partition} is closed`);
+    if (offset < this.logStartOffset || offset > this.highWatermark) {
+      throw new LogError(
+        'OFFSET_OUT_OF_RANGE',
+        `offset ${offset} is outside ${this.topic}-${this.partition}'s range [${this.logStartOffset}, ${this.highWatermark}]`,
+      );
+    }
+  }
+
+  /**
+   * Reads whole batches starting with the one that holds `offset`, up to `maxBytes` (at least
+   * one batch, however large, as Kafka does so a consumer can always make progress).
+   */
+  read(offset: number, maxBytes: number): ReadResult {
+    this.checkReadable(offset);
+    const hw = this.highWatermark;
+    const empty: ReadResult = { batches: Buffer.alloc(0), highWatermark: hw, logStartOffset: this.logStartOffset };
+    if (offset === hw) return empty;
+    for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
+      const seg = this.segments[i]!;
+      if (seg.baseOffset >= hw) break;
+      const pos = seg.findBatchPosition(offset);
+      if (pos < 0) continue;
+      const out = this.readFrom(seg, pos, maxBytes, hw);
+      if (out.length > 0) return { batches: out, highWatermark: hw, logStartOffset: this.logStartOffset };
+    }
+    return empty;
+  }
+
+  private readFrom(seg: Segment, pos: number, maxBytes: number, hw: number): Buffer {
+    const available = seg.size - pos;
+    let chunk = seg.readAt(pos, Math.min(available, Math.max(maxBytes, BATCH_HEADER_SIZE)));
+    if (chunk.length < LOG_OVERHEAD) return Buffer.alloc(0);
+    const first = batchTotalSize(chunk, 0);
+    if (first > chunk.length) {
+      if (first > available) return Buffer.alloc(0);
+      chunk = seg.readAt(pos, first);
+    }
+    let end = 0;
+    while (end + LOG_OVERHEAD <= chunk.length) {
+      const size = batchTotalSize(chunk, end);
+      if (end + size > chunk.length) break;
+      if (batchBaseOffset(chunk, end) >= hw) break;
+      if (end > 0 && end + size > maxBytes) break;
+      end += size;
+    }
+    return chunk.subarray(0, end);
+  }
+
+  /**
+   * Reads and decodes records from `offset` (for in-process consumers): skips control batches,
+   * records below `offset` inside the first batch, and batches compaction left empty.
+   */
+  readRecords(offset: number, maxRecords: number, maxBytes: number): ReadRecordsResult {
+    const records: LogRecord[] = [];
+    let next = offset;
+    let bytes = 0;
+    let highWatermark = this.highWatermark;
+    while (records.length === 0 && next < this.highWatermark) {
+      const read = this.read(next, maxBytes);
+      highWatermark = read.highWatermark;
+      const batches = read.batches;
+      if (batches.length === 0) break;
+      let pos = 0;
+      while (pos < batches.length && records.length < maxRecords) {
+        const size = batchTotalSize(batches, pos);
+        const header = readBatchHeader(batches, pos);
+        if ((header.attributes & Attr.control) === 0) {
+          for (const r of decodeBatchRecords(batches, pos)) {
+            if (r.offset < next) continue;
+            if (records.length >= maxRecords) {
+              this.ctx.metrics.read(this.topic, records.length, bytes + pos);
+              return { records, nextOffset: r.offset, highWatermark, bytes: bytes + pos };
+            }
+            records.push(r);
+          }
+        }
+        next = header.baseOffset + header.lastOffsetDelta + 1;
+        pos += size;
+      }
+      bytes += pos;
+    }
+    this.ctx.metrics.read(this.topic, records.length, bytes);
+    return { records, nextOffset: next, highWatermark, bytes };
+  }
+
+  /** Earliest offset whose record timestamp is ≥ `timestamp`, or null if none is visible. */
+  offsetForTimestamp(timestamp: number): { offset: number; timestamp: number } | null {
+    for (const seg of this.segments) {
+      if (seg.baseOffset >= this.highWatermark) break;
+      let pos = seg.findTimestampPosition(timestamp);
+      while (pos >= 0 && pos + BATCH_HEADER_SIZE <= seg.size) {
+        const head = seg.readAt(pos, BATCH_HEADER_SIZE);
+        const size = batchTotalSize(head);
+        if (batchBaseOffset(head) >= this.highWatermark) return null;
+        const batch = seg.readAt(pos, size);
+        if ((readBatchHeader(batch).attributes & Attr.control) === 0) {
+          for (const r of decodeBatchRecords(batch)) {
+            if (r.timestamp >= timestamp && r.offset >= this.logStartOffset) return { offset: r.offset, timestamp: r.timestamp };
+          }
+        }
+        pos += size;
+      }
+    }
+    return null;
+  }
+
+  /** Kafka DeleteRecords: moves the log start offset forward and drops whole segments below it. */
+  async deleteRecordsBefore(offset: number): Promise<number> {
+    this.assertWritable();
+    if (offset > this.highWatermark) {
+      throw new LogError('OFFSET_OUT_OF_RANGE', `cannot delete records before ${offset}: the high watermark of ${this.topic}-${this.partition} is ${this.highWatermark}`);
+    }
+    if (offset <= this.logStartOffset) return this.logStartOffset;
+    this.logStartOffset = offset;
+    await this.ctx.persistLogStartOffset();
+    await this.deleteSegmentsWhile((seg, next) => next !== undefined && next.baseOffset <= this.logStartOffset);
+    return this.logStartOffset;
+  }
+
+  /**
+   * Deletes closed segments from the front while `pred` holds. Never deletes the active
+   * segment or one whose fsync is in flight.
+   */
+  async deleteSegmentsWhile(pred: (seg: Segment, next: Segment | undefined) => boolean): Promise<number> {
+    let n = 0;
+    while (this.segments.length > 1) {
+      const seg = this.segments[0]!;
+      const next = this.segments[1];
+      if (this.unsynced.has(seg) || this.syncing.has(seg)) break;
+      if (!pred(seg, next)) break;
+      this.segments.shift();
+      seg.delete();
+      n++;
+    }
+    if (n > 0) {
+      if (this.logStartOffset < this.segments[0]!.baseOffset) this.logStartOffset = this.segments[0]!.baseOffset;
+      await this.ctx.fs.syncDir(this.ctx.dir);
+      this.ctx.metrics.segmentsDeleted(this.topic, n);
+    }
+    return n;
+  }
+
+  /** Replaces a closed segment with a rewritten one (compaction). The caller has fsynced the file at `cleanedPath`. */
+  async swapSegment(old: Segment, cleanedPath: string): Promise<Segment | null> {
+    const idx = this.segments.indexOf(old);
+    if (idx < 0 || idx === this.segments.length - 1 || this.closed) {
+      // Deleted (retention, DeleteRecords) or closed while it was being rewritten.
+      this.ctx.fs.unlink(cleanedPath);
+      return null;
+    }
+    old.close();
+    this.ctx.fs.rename(cleanedPath, old.path);
+    await this.ctx.fs.syncDir(this.ctx.dir);
+    const fresh = Segment.open(this.ctx.fs, this.ctx.dir, old.baseOffset);
+    fresh.recover(Number.MAX_SAFE_INTEGER);
+    fresh.writeIndexFile();
+    this.segments[idx] = fresh;
+    return fresh;
+  }
+
+  isSegmentBusy(seg: Segment): boolean {
+    return this.unsynced.has(seg) || this.syncing.has(seg);
+  }
+
+  describe(): PartitionDescription {
+    let sizeBytes = 0;
+    for (const s of this.segments) sizeBytes += s.size;
+    return {
+      partition: this.partition,
+      logStartOffset: this.logStartOffset,
+      logEndOffset: this.logEndOffset,
+      highWatermark: this.highWatermark,
+      sizeBytes,
+      segments: this.segments.length,
+    };
+  }
+
+  sizeBytes(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.size;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.relaxedTimer) clearInterval(this.relaxedTimer);
+    try {
+      if (!this.failed) await this.flush();
+    } finally {
+      this.closed = true;
+      this.wakeAll();
+      this.rejectAcks(new LogError('LOG_CLOSED', `partition ${this.topic}-${this.partition} closed before the append was durable`));
+      try {
+        if (!this.failed && this.active.size > 0) this.active.writeIndexFile();
+      } catch {
+        // rebuilt on recovery
+      }
+      for (const s of this.segments) s.close();
+    }
+  }
+
+  /** Closes without flushing (topic deletion); waits for an fsync in flight before closing files. */
+  async abandon(): Promise<void> {
+    if (this.relaxedTimer) clearInterval(this.relaxedTimer);
+    this.closed = true;
+    this.wakeAll();
+    this.rejectAcks(new LogError('TOPIC_UNKNOWN', `topic ${this.topic} was deleted before the append was durable`));
+    await this.flushing?.catch(() => {});
+    for (const s of this.segments) s.close();
+  }
+}
