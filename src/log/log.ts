@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import type { FileSystem } from './fs/file-system.ts';
-import { joinPath, writeFileAtomic } from './fs/file-system.ts';
+import { joinPath, mkdirpDurable, writeFileAtomic } from './fs/file-system.ts';
 import { NodeFileSystem } from './fs/node-file-system.ts';
 import { encodeRecordBatch } from './batch/record-batch.ts';
 import { DataDirLock } from './data-dir-lock.ts';
@@ -98,7 +98,7 @@ export class Log {
   static async open(opts: LogOptions): Promise<Log> {
     const log = new Log(opts);
     try {
-      log.fs.mkdirp(log.dataDir);
+      await mkdirpDurable(log.fs, log.dataDir);
       if (opts.lock ?? !opts.fs) log.lock = DataDirLock.acquire(log.dataDir);
       await log.load();
     } catch (err) {
@@ -116,13 +116,8 @@ export class Log {
 
   private async load(): Promise<void> {
     const { fs } = this;
-    const fresh = !fs.exists(this.topicsDir);
-    fs.mkdirp(this.topicsDir);
-    fs.mkdirp(this.trashDir);
-    if (fresh) {
-      await fs.syncDir(joinPath(this.dataDir, 'log'));
-      await fs.syncDir(this.dataDir);
-    }
+    await mkdirpDurable(fs, this.topicsDir);
+    await mkdirpDurable(fs, this.trashDir);
     for (const name of fs.readdir(this.trashDir)) fs.rmrf(joinPath(this.trashDir, name));
     const checkpoints = this.readCheckpoints();
     for (const name of fs.readdir(this.topicsDir).sort()) {

@@ -53,6 +53,19 @@ export async function writeFileAtomic(fs: FileSystem, path: string, data: Uint8A
   await fs.syncDir(dirname(path));
 }
 
+/** Creates missing directories along `path`, making each new entry durable in its parent. */
+export async function mkdirpDurable(fs: FileSystem, path: string): Promise<void> {
+  const parts = path.split('/').filter((p) => p.length > 0);
+  let current = path.startsWith('/') ? '' : '.';
+  for (const part of parts) {
+    const parent = current === '' ? '/' : current;
+    current = current === '' ? `/${part}` : `${current}/${part}`;
+    if (fs.exists(current)) continue;
+    fs.mkdirp(current);
+    await fs.syncDir(parent);
+  }
+}
+
 export function dirname(path: string): string {
   const i = path.lastIndexOf('/');
   if (i < 0) return '.';
