@@ -93,6 +93,9 @@ export class PartitionLog {
   private ackHead = 0;
   private dataWaiters = new Set<DataWaiter>();
   private flushScheduled = false;
+  /** True from the start of a group-commit loop until it exits (set synchronously, so an
+   * append made by an ack callback always sees whether a loop will still pick it up). */
+  private flushActive = false;
   private flushing: Promise<void> | null = null;
   private failed: LogError | null = null;
   private closed = false;
@@ -298,12 +301,20 @@ export class PartitionLog {
   }
 
   private requestFlush(): void {
-    if (this.flushScheduled || this.flushing) return;
+    if (this.flushScheduled || this.flushActive) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      if (!this.flushing) this.flushing = this.runFlush().finally(() => (this.flushing = null));
+      this.startFlush();
     });
+  }
+
+  private startFlush(): Promise<void> {
+    if (!this.flushActive) {
+      this.flushActive = true;
+      this.flushing = this.runFlush();
+    }
+    return this.flushing!;
   }
 
   /** Group commit loop: one round per batch of appends that arrived since the previous round. */
@@ -334,6 +345,8 @@ export class PartitionLog {
       this.failed = e;
       this.ctx.logger.error({ err, topic: this.topic, partition: this.partition }, 'fsync failed: partition refuses appends until restart');
       this.rejectAcks(e);
+    } finally {
+      this.flushActive = false;
     }
   }
 
@@ -403,11 +416,8 @@ export class PartitionLog {
   /** Waits until everything appended so far is on disk. */
   async flush(): Promise<void> {
     if (this.failed) throw this.failed;
-    if (this.flushing) await this.flushing;
-    if (this.unsynced.size > 0 || this.dirDirty) {
-      this.flushing = this.runFlush().finally(() => (this.flushing = null));
-      await this.flushing;
-    }
+    if (this.flushActive) await this.flushing;
+    if (this.unsynced.size > 0 || this.dirDirty) await this.startFlush();
     if (this.failed) throw this.failed;
   }
 
@@ -637,7 +647,7 @@ export class PartitionLog {
     this.closed = true;
     this.wakeAll();
     this.rejectAcks(new LogError('TOPIC_UNKNOWN', `topic ${this.topic} was deleted before the append was durable`));
-    await this.flushing?.catch(() => {});
+    if (this.flushActive) await this.flushing!.catch(() => {});
     for (const s of this.segments) s.close();
   }
 }
