@@ -1,42 +1,10 @@
-import type { z } from 'zod';
 import { ConfigError } from '../util/errors.ts';
+import type { Problem } from '../util/schema.ts';
 
-export interface ConfigProblem {
-  /** Dotted path of the field, e.g. `topics.orders.partitions` or `generators[0].ratePerSecond`. */
-  path: string;
-  message: string;
-}
+export { formatPath, problemsFromIssues } from '../util/schema.ts';
 
-const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-
-/** `['topics', 'shop.orders', 'partitions']` → `topics["shop.orders"].partitions`. */
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else if (typeof part === 'string' && IDENTIFIER.test(part)) out += out ? `.${part}` : part;
-    else out += `[${JSON.stringify(String(part))}]`;
-  }
-  return out;
-}
-
-/** Turns zod issues into one problem per bad field. */
-export function problemsFromIssues(issues: readonly z.core.$ZodIssue[]): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  for (const issue of issues) {
-    if (issue.code === 'unrecognized_keys' && issue.keys.length === 1) {
-      problems.push({ path: formatPath([...issue.path, issue.keys[0]!]), message: issue.message });
-    } else if (issue.code === 'invalid_key') {
-      problems.push({ path: formatPath(issue.path), message: issue.issues[0]?.message ?? issue.message });
-    } else if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-      // Several shapes were possible and none matched: report the first shape's problems.
-      problems.push(...problemsFromIssues(issue.errors[0]!.map((i) => ({ ...i, path: [...issue.path, ...i.path] }))));
-    } else {
-      problems.push({ path: formatPath(issue.path), message: issue.message });
-    }
-  }
-  return problems;
-}
+/** One bad field: its path (`topics.orders.partitions`) and what is wrong with it. */
+export type ConfigProblem = Problem;
 
 /**
  * A configuration that cannot be used: names the source (a file, `env TRIBUTARY_HTTP_PORT`,

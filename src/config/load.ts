@@ -73,9 +73,10 @@ export async function loadConfig(
     throw new ConfigSourceError(shown, [{ path: '', message: `cannot load: ${message}` }]);
   }
   let value = (mod as { default?: unknown }).default;
-  // A CommonJS-compiled module may wrap its default export once more.
-  if (value && typeof value === 'object' && 'default' in value && Object.keys(value).length === 1) {
-    value = (value as { default: unknown }).default;
+  // Outside a `"type": "module"` package a .ts file is compiled to CommonJS: the namespace's
+  // default is then `module.exports`, marked `__esModule`, holding the real default export.
+  if (value && typeof value === 'object' && (value as { __esModule?: unknown }).__esModule === true) {
+    value = (value as { default?: unknown }).default;
   }
   if (value === undefined) {
     throw new ConfigSourceError(shown, [

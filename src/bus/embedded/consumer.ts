@@ -36,6 +36,7 @@ export class EmbeddedConsumer implements BusConsumer {
   private wake: AbortController | null = null;
   private closed = false;
   private rotate = 0;
+  private lastYield = performance.now();
   private readonly opts: Required<Omit<ConsumerOptions, 'groupId' | 'groupInstanceId'>> & Pick<ConsumerOptions, 'groupId' | 'groupInstanceId'>;
 
   constructor(
@@ -190,6 +191,12 @@ export class EmbeddedConsumer implements BusConsumer {
     const timeoutMs = opts.timeoutMs ?? 1000;
     const maxRecords = Math.min(opts.maxRecords ?? this.opts.maxPollRecords, this.opts.maxPollRecords);
     const deadline = Date.now() + timeoutMs;
+    // A caller that always finds data would never leave the microtask queue, starving
+    // heartbeats and group commits: give the event loop a turn now and then.
+    if (performance.now() - this.lastYield > 10) {
+      await new Promise((r) => setImmediate(r));
+      this.lastYield = performance.now();
+    }
     for (;;) {
       if (this.rejoining) await this.rejoining;
       const out = this.fetchAvailable(maxRecords);
@@ -197,6 +204,7 @@ export class EmbeddedConsumer implements BusConsumer {
       const left = deadline - Date.now();
       if (left <= 0) return out;
       await this.waitForAny(left);
+      this.lastYield = performance.now();
     }
   }
 

@@ -150,7 +150,7 @@ export interface ShopEventStreamOptions {
 const KINDS: readonly ShopEventKind[] = ['search', 'order', 'review', 'delivery', 'pos-sale'];
 const KIND_WEIGHTS = cumulative([45, 13, 7, 25, 10]);
 const USERS = 5000;
-const DRIVERS = 40;
+const DRIVERS = 25;
 const PING_INTERVAL_S = 5;
 const SPEED_LIMIT_KMH = 50;
 const HARSH_BRAKING_MPS2 = -3.5;
@@ -365,7 +365,7 @@ export class ShopEventStream {
       driver.trip = {
         order,
         seq: 0,
-        pingsLeft: this.rng.int(6, 24),
+        pingsLeft: this.rng.int(4, 14),
         lat: SEOUL_BOUNDS.minLat + this.rng.next() * (SEOUL_BOUNDS.maxLat - SEOUL_BOUNDS.minLat),
         lon: SEOUL_BOUNDS.minLon + this.rng.next() * (SEOUL_BOUNDS.maxLon - SEOUL_BOUNDS.minLon),
         headingRad: this.rng.next() * 2 * Math.PI,

@@ -211,12 +211,12 @@ export class GroupCoordinator {
       return this.addMemberAndRebalance(g, req, memberId);
     }
 
+    if (isFenced(g, instanceId, req.memberId)) return fail(GroupErrorCode.FENCED_INSTANCE_ID);
     const member = g.members.get(req.memberId);
     if (!member) {
       if (g.pendingMembers.delete(req.memberId)) return this.addMemberAndRebalance(g, req, req.memberId);
       return fail(GroupErrorCode.UNKNOWN_MEMBER_ID);
     }
-    if (instanceId !== null && g.staticMembers.get(instanceId) !== req.memberId) return fail(GroupErrorCode.FENCED_INSTANCE_ID);
     const changed = !sameProtocols(member.protocols, req.protocols);
     this.updateMember(member, req, now);
     return new Promise<JoinGroupResult>((resolve) => {
@@ -333,12 +333,9 @@ export class GroupCoordinator {
     g.initialDelayUntil = wasEmpty && this.initialDelay > 0 ? now + Math.min(this.initialDelay, timeout) : 0;
     g.rebalanceDeadline = now + timeout;
     if (g.rebalanceTimer) clearTimeout(g.rebalanceTimer);
+    // Not unref'd: a member waiting for its JoinGroup answer must keep the process alive.
     g.rebalanceTimer = setTimeout(() => this.completeJoin(g), timeout);
-    g.rebalanceTimer.unref();
-    if (g.initialDelayUntil > 0) {
-      const t = setTimeout(() => this.maybeCompleteJoin(g), g.initialDelayUntil - now);
-      t.unref();
-    }
+    if (g.initialDelayUntil > 0) setTimeout(() => this.maybeCompleteJoin(g), g.initialDelayUntil - now);
     this.maybeCompleteJoin(g);
   }
 
@@ -424,9 +421,9 @@ export class GroupCoordinator {
     const fail = (errorCode: number) => Promise.resolve({ errorCode, protocolType: null, protocolName: null, assignment: EMPTY });
     if (this.closed) return fail(GroupErrorCode.COORDINATOR_NOT_AVAILABLE);
     const g = this.group(req.groupId, false);
+    if (g && isFenced(g, req.groupInstanceId, req.memberId)) return fail(GroupErrorCode.FENCED_INSTANCE_ID);
     const m = g?.members.get(req.memberId);
     if (!g || !m) return fail(GroupErrorCode.UNKNOWN_MEMBER_ID);
-    if (req.groupInstanceId && g.staticMembers.get(req.groupInstanceId) !== req.memberId) return fail(GroupErrorCode.FENCED_INSTANCE_ID);
     if (req.generationId !== g.generationId) return fail(GroupErrorCode.ILLEGAL_GENERATION);
     m.lastHeartbeat = this.clock();
     if (g.state === 'PreparingRebalance') return fail(GroupErrorCode.REBALANCE_IN_PROGRESS);
@@ -454,9 +451,9 @@ export class GroupCoordinator {
   heartbeat(req: { groupId: string; memberId: string; generationId: number; groupInstanceId?: string | null }): number {
     if (this.closed) return GroupErrorCode.COORDINATOR_NOT_AVAILABLE;
     const g = this.group(req.groupId, false);
+    if (g && isFenced(g, req.groupInstanceId, req.memberId)) return GroupErrorCode.FENCED_INSTANCE_ID;
     const m = g?.members.get(req.memberId);
     if (!g || !m) return GroupErrorCode.UNKNOWN_MEMBER_ID;
-    if (req.groupInstanceId && g.staticMembers.get(req.groupInstanceId) !== req.memberId) return GroupErrorCode.FENCED_INSTANCE_ID;
     m.lastHeartbeat = this.clock();
     if (g.state === 'PreparingRebalance') return GroupErrorCode.REBALANCE_IN_PROGRESS;
     if (req.generationId !== g.generationId) return GroupErrorCode.ILLEGAL_GENERATION;
@@ -533,8 +530,8 @@ export class GroupCoordinator {
       if (g && g.state !== 'Empty') return all(GroupErrorCode.UNKNOWN_MEMBER_ID);
     } else {
       if (!g) return all(GroupErrorCode.ILLEGAL_GENERATION);
+      if (isFenced(g, req.groupInstanceId, req.memberId)) return all(GroupErrorCode.FENCED_INSTANCE_ID);
       if (g.state === 'CompletingRebalance') return all(GroupErrorCode.REBALANCE_IN_PROGRESS);
-      if (req.groupInstanceId && g.staticMembers.get(req.groupInstanceId) !== req.memberId) return all(GroupErrorCode.FENCED_INSTANCE_ID);
       const m = g.members.get(req.memberId);
       if (!m) return all(GroupErrorCode.UNKNOWN_MEMBER_ID);
       if (req.generationId !== g.generationId) return all(GroupErrorCode.ILLEGAL_GENERATION);
@@ -612,6 +609,13 @@ export class GroupCoordinator {
       }
     }
   }
+}
+
+/** A static instance id now bound to another member id: this request comes from a replaced instance. */
+function isFenced(g: Group, instanceId: string | null | undefined, memberId: string): boolean {
+  if (!instanceId) return false;
+  const current = g.staticMembers.get(instanceId);
+  return current !== undefined && current !== memberId;
 }
 
 function sameProtocols(a: ProtocolMetadata[], b: ProtocolMetadata[]): boolean {

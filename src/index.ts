@@ -1,0 +1,60 @@
+/**
+ * Tributary's public API: everything a project or a script imports from `tributary`.
+ *
+ * @example
+ * ```ts
+ * // tributary.config.ts
+ * import { defineConfig } from 'tributary';
+ * export default defineConfig({ topics: { orders: { partitions: 6 } } });
+ * ```
+ */
+export { defineConfig, loadConfig, validateConfig, resolveConfig, ConfigSourceError } from './config/index.ts';
+export type {
+  TributaryConfig,
+  ResolvedConfig,
+  BrokerConfig,
+  ListenerConfig,
+  GeneratorConfig,
+  ShopGeneratorConfig,
+  LogLevel,
+  ConfigOverrides,
+  ConfigProblem,
+} from './config/index.ts';
+
+export { TributaryError, ConfigError, isTributaryError } from './util/errors.ts';
+export { LogError, type LogErrorCode } from './log/errors.ts';
+export { HttpError } from './server/errors.ts';
+
+export { DEFAULT_TOPIC_CONFIG } from './log/types.ts';
+export type {
+  TopicConfig,
+  TopicDescription,
+  PartitionDescription,
+  CleanupPolicy,
+  AckPolicy,
+  RecordHeader,
+  LogRecord,
+} from './log/types.ts';
+export type {
+  Bus,
+  BusAdmin,
+  BusProducer,
+  BusConsumer,
+  BusShareConsumer,
+  ProducerRecord,
+  RecordMetadata,
+  ConsumedRecord,
+  ConsumerOptions,
+  ProducerOptions,
+  ShareConsumerOptions,
+  SharedRecord,
+  GroupDescription,
+  GroupSummary,
+  TopicPartition,
+  TopicPartitionOffset,
+} from './bus/types.ts';
+
+export { createMetricsRegistry, counter, gauge, histogram } from './monitor/metrics.ts';
+export { createHttpApp, startHttpServer, type HttpApp, type HttpAppOptions, type RunningHttpServer } from './server/index.ts';
+export { startTributary, type TributaryInstance } from './server/instance.ts';
+export { ShopGenerator, ShopEventStream, shopTopics, createGenerator } from './connect/generator/index.ts';
