@@ -89,6 +89,14 @@ export interface SharedRecord extends ConsumedRecord {
 export interface ShareConsumerOptions {
   groupId: string;
   clientId?: string;
+  /** How long a delivered record stays locked to this member before it is offered again (default 30 s). */
+  lockTimeoutMs?: number;
+  /** Deliveries after which a record goes to the dead-letter topic (default 5). */
+  maxDeliveries?: number;
+  /** Dead-letter topic (default `<groupId>.dlq`). */
+  deadLetterTopic?: string;
+  /** A new group starts at the earliest record (default true: queue semantics) or at the end. */
+  fromBeginning?: boolean;
 }
 
 /**

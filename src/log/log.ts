@@ -345,12 +345,12 @@ export class Log {
   // ---- data ---------------------------------------------------------------------------
 
   /** Appends client-encoded record batches (validated, CRC checked). */
-  append(topic: string, partition: number, batches: Buffer): Promise<AppendResult> {
+  async append(topic: string, partition: number, batches: Buffer): Promise<AppendResult> {
     return this.partition(topic, partition).append(batches);
   }
 
   /** Encodes records into one batch and appends it. */
-  appendRecords(topic: string, partition: number, records: ProduceRecord[]): Promise<AppendResult> {
+  async appendRecords(topic: string, partition: number, records: ProduceRecord[]): Promise<AppendResult> {
     const p = this.partition(topic, partition);
     return p.append(encodeRecordBatch(records, { now: this.clock() }), { trusted: true });
   }

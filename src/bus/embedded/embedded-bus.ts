@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { Log, type LogOptions } from '../../log/log.ts';
 import { GroupCoordinator, type CoordinatorOptions } from '../../log/groups/group-coordinator.ts';
-import { ShareCoordinator, type ShareGroupConfig } from '../../log/share/share-coordinator.ts';
+import { ShareCoordinator } from '../../log/share/share-coordinator.ts';
 import { createLogMetrics } from '../../log/metrics.ts';
 import type { TopicConfig } from '../../log/types.ts';
 import type { Bus, BusAdmin, BusConsumer, BusProducer, BusShareConsumer, ConsumerOptions, ProducerOptions, ShareConsumerOptions } from '../types.ts';
@@ -77,7 +77,7 @@ export class EmbeddedBus implements Bus {
     return c;
   }
 
-  shareConsumer(opts: ShareConsumerOptions & { config?: Partial<ShareGroupConfig> }): BusShareConsumer {
+  shareConsumer(opts: ShareConsumerOptions): BusShareConsumer {
     const c = new EmbeddedShareConsumer(this.log, this.shares, opts);
     this.consumers.add(c);
     return c;

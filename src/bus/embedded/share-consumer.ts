@@ -13,14 +13,20 @@ export class EmbeddedShareConsumer implements BusShareConsumer {
   constructor(
     private readonly log: Log,
     private readonly shares: ShareCoordinator,
-    private readonly opts: ShareConsumerOptions & { config?: Partial<ShareGroupConfig> },
+    private readonly opts: ShareConsumerOptions,
   ) {
     this.memberId = `${opts.clientId ?? 'share-consumer'}-${randomUUID()}`;
   }
 
   async subscribe(topics: string[]): Promise<void> {
     this.assertOpen();
-    await this.shares.join(this.opts.groupId, this.memberId, topics, this.opts.config);
+    const { lockTimeoutMs, maxDeliveries, deadLetterTopic, fromBeginning } = this.opts;
+    const config: Partial<ShareGroupConfig> = {};
+    if (lockTimeoutMs !== undefined) config.lockTimeoutMs = lockTimeoutMs;
+    if (maxDeliveries !== undefined) config.maxDeliveries = maxDeliveries;
+    if (deadLetterTopic !== undefined) config.deadLetterTopic = deadLetterTopic;
+    if (fromBeginning !== undefined) config.fromBeginning = fromBeginning;
+    await this.shares.join(this.opts.groupId, this.memberId, topics, config);
     this.subscribed = true;
   }
 
@@ -45,7 +51,7 @@ export class EmbeddedShareConsumer implements BusShareConsumer {
 
   async acknowledge(record: SharedRecord, kind: AckKind = 'accept'): Promise<void> {
     this.assertOpen();
-    await this.shares.acknowledge(this.opts.groupId, this.memberId, [{ topic: record.topic, partition: record.partition, offset: record.offset, kind }]);
+    await this.shares.acknowledge(this.opts.groupId, this.memberId, [{ topic: record.topic, partition: record.partition, offset: record.offset, kind, deliveryCount: record.deliveryCount }]);
   }
 
   private assertOpen(): void {

@@ -209,6 +209,14 @@ export class PartitionLog {
    * for batches this process encoded itself.
    */
   append(buf: Buffer, opts: { trusted?: boolean } = {}): Promise<AppendResult> {
+    try {
+      return this.appendNow(buf, opts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private appendNow(buf: Buffer, opts: { trusted?: boolean }): Promise<AppendResult> {
     this.assertWritable();
     const cfg = this.ctx.config();
     let pos = 0;
@@ -330,7 +338,8 @@ export class PartitionLog {
         for (const s of segments) this.syncing.add(s);
         const t0 = performance.now();
         try {
-          await Promise.all(segments.map((s) => s.file.datasync()));
+          // A synchronous throw from one file must not leave the others' promises unobserved.
+          await Promise.all(segments.map((s) => Promise.resolve().then(() => s.file.datasync())));
           if (syncDir) await fs.syncDir(dir);
         } finally {
           for (const s of segments) this.syncing.delete(s);

@@ -259,14 +259,20 @@ export class ShareCoordinator {
   }
 
   /** Acknowledges records the member holds; durable before it resolves. */
-  async acknowledge(groupId: string, memberId: string, acks: Array<{ topic: string; partition: number; offset: number; kind: ShareAck }>): Promise<void> {
+  async acknowledge(
+    groupId: string,
+    memberId: string,
+    acks: Array<{ topic: string; partition: number; offset: number; kind: ShareAck; deliveryCount?: number }>,
+  ): Promise<void> {
     const g = this.groups.get(groupId);
     if (!g) throw new ShareError('TOPIC_CONFIG_INVALID', `share group ${groupId} does not exist`);
     const touched = new Set<PartitionState>();
     for (const a of acks) {
       const ps = g.partitions.get(`${a.topic}\u0000${a.partition}`);
       const e = ps?.inflight.get(a.offset);
-      if (!ps || !e || e.state !== 'acquired' || e.memberId !== memberId) {
+      // The delivery count identifies one delivery (like an SQS receipt handle): an
+      // acknowledgement of an earlier delivery of a record since redelivered is stale.
+      if (!ps || !e || e.state !== 'acquired' || e.memberId !== memberId || (a.deliveryCount !== undefined && a.deliveryCount !== e.deliveryCount)) {
         throw new ShareError(
           'OFFSET_OUT_OF_RANGE',
           `record ${a.topic}-${a.partition}@${a.offset} is not held by this member (its lock may have expired and the record been redelivered)`,
