@@ -35,6 +35,7 @@ export type {
   RecordHeader,
   LogRecord,
 } from './log/types.ts';
+export { openEmbeddedBus, EmbeddedBus, type EmbeddedBusOptions } from './bus/index.ts';
 export type {
   Bus,
   BusAdmin,

@@ -39,6 +39,8 @@ export interface ConsumerInstanceInfo {
   clientId: string;
   createdAt: number;
   lastUsedAt: number;
+  /** A request (a long poll, a commit) is running on the instance. */
+  busy: boolean;
   assignment: TopicPartition[];
 }
 
@@ -91,6 +93,7 @@ class Instance {
       clientId: this.clientId,
       createdAt: this.createdAt,
       lastUsedAt: this.lastUsedAt,
+      busy: this.active > 0,
       assignment,
     };
   }
