@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { tempDir } from './tmp.ts';
+import { tempDirUntilExit as tempDir } from './temp-dir.ts';
 
 export const BIN = path.resolve(import.meta.dirname, '../../bin/tributary.js');
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
