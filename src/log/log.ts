@@ -308,6 +308,20 @@ export class Log {
     return { name: t.name, internal: t.internal, config: { ...t.config }, partitions: t.partitions.map((p) => p.describe()) };
   }
 
+  /** The topic's UUID (Kafka topic id), stable for the topic's life; a re-created topic gets a new one. */
+  topicId(name: string): string {
+    return this.requireTopic(name).id;
+  }
+
+  topicNameById(id: string): string | undefined {
+    for (const t of this.topics.values()) if (t.id === id) return t.name;
+    return undefined;
+  }
+
+  isInternal(name: string): boolean {
+    return this.requireTopic(name).internal;
+  }
+
   topicConfig(name: string): TopicConfig {
     return this.requireTopic(name).config;
   }
