@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { tempDir } from '../helpers/tmp.ts';
+import { tempDirUntilExit as tempDir } from '../helpers/temp-dir.ts';
 import { BIN, REPO_ROOT, startTributary, tributary, type RunningTributary } from '../helpers/tributary-process.ts';
 
 describe('tributary up + client verbs', () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/index.ts';
 import { runCliCaptured } from '../helpers/cli.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { tempDirUntilExit as tempDir } from '../helpers/temp-dir.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 

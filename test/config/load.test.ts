@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigSourceError, defineConfig, loadConfig, validateConfig } from '../../src/config/index.ts';
 import { ConfigError } from '../../src/util/errors.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { tempDirUntilExit as tempDir } from '../helpers/temp-dir.ts';
 
 const srcIndex = path.resolve(import.meta.dirname, '../../src/index.ts');
 

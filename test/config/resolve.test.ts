@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigSourceError, resolveConfig } from '../../src/config/index.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { tempDirUntilExit as tempDir } from '../helpers/temp-dir.ts';
 
 describe('resolveConfig', () => {
   it('uses the defaults when the default config file is missing', async () => {

@@ -5,7 +5,7 @@ import { openEmbeddedBus } from '../../src/bus/index.ts';
 import type { Bus } from '../../src/bus/types.ts';
 import { createMetricsRegistry } from '../../src/monitor/metrics.ts';
 import { createHttpApp, startHttpServer, type HttpApp, type RunningHttpServer } from '../../src/server/index.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { tempDirUntilExit as tempDir } from '../helpers/temp-dir.ts';
 
 interface Answer {
   status: number;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { openEmbeddedBus } from '../../src/bus/index.ts';
 import { createHttpApp, startHttpServer } from '../../src/server/index.ts';
-import { tempDir } from '../helpers/tmp.ts';
+import { tempDirUntilExit as tempDir } from '../helpers/temp-dir.ts';
 
 describe('HTTP server shutdown', () => {
   it('ends long polls in progress, refuses new API calls, and closes', async () => {

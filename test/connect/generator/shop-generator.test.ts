@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { openEmbeddedBus } from '../../../src/bus/index.ts';
 import { ShopGenerator } from '../../../src/connect/generator/index.ts';
 import { createMetricsRegistry } from '../../../src/monitor/metrics.ts';
-import { tempDir } from '../../helpers/tmp.ts';
+import { tempDirUntilExit as tempDir } from '../../helpers/temp-dir.ts';
 
 describe('ShopGenerator on the embedded bus', () => {
   it('writes JSON events to the five topics until stopped', async () => {
