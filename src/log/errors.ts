@@ -12,6 +12,8 @@ export const KafkaErrorCode = {
   TOPIC_ALREADY_EXISTS: 36,
   INVALID_PARTITIONS: 37,
   INVALID_CONFIG: 40,
+  OUT_OF_ORDER_SEQUENCE_NUMBER: 45,
+  INVALID_PRODUCER_EPOCH: 47,
   KAFKA_STORAGE_ERROR: 56,
   INVALID_RECORD: 87,
 } as const;
@@ -29,7 +31,9 @@ export type LogErrorCode =
   | 'DATA_DIR_LOCKED'
   | 'DISK_FULL'
   | 'STORAGE_ERROR'
-  | 'LOG_CLOSED';
+  | 'LOG_CLOSED'
+  | 'OUT_OF_ORDER_SEQUENCE'
+  | 'PRODUCER_FENCED';
 
 const kafkaCodes: Record<LogErrorCode, number> = {
   TOPIC_NAME_INVALID: KafkaErrorCode.INVALID_TOPIC_EXCEPTION,
@@ -45,6 +49,8 @@ const kafkaCodes: Record<LogErrorCode, number> = {
   DISK_FULL: KafkaErrorCode.KAFKA_STORAGE_ERROR,
   STORAGE_ERROR: KafkaErrorCode.KAFKA_STORAGE_ERROR,
   LOG_CLOSED: KafkaErrorCode.KAFKA_STORAGE_ERROR,
+  OUT_OF_ORDER_SEQUENCE: KafkaErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+  PRODUCER_FENCED: KafkaErrorCode.INVALID_PRODUCER_EPOCH,
 };
 
 const httpStatus: Partial<Record<LogErrorCode, number>> = {

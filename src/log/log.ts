@@ -21,6 +21,7 @@ import { DataDirLock } from './data-dir-lock.ts';
 import { LogError, storageError } from './errors.ts';
 import { noopLogMetrics, type LogMetrics } from './metrics.ts';
 import { PartitionLog, type ReadRecordsResult, type RecoveryReport } from './partition/partition-log.ts';
+import type { ProducerSnapshot } from './partition/producer-state.ts';
 import { resolveTopicConfig, validateTopicName } from './topic-config.ts';
 import { applyRetention } from './cleaner/retention.ts';
 import { compactPartition } from './cleaner/compactor.ts';
@@ -60,7 +61,12 @@ interface TopicState {
 interface CheckpointEntry {
   recoveryPoint: number;
   logStartOffset: number;
+  /** Idempotent-producer state as of the recovery point. */
+  producers?: ProducerSnapshot;
 }
+
+/** Producer ids idle this long are forgotten (Kafka's producer.id.expiration.ms is one day). */
+const PRODUCER_EXPIRY_MS = 7 * 24 * 3600 * 1000;
 
 export class Log {
   readonly dataDir: string;
@@ -149,6 +155,7 @@ export class Log {
         const { log, report } = await PartitionLog.open(this.partitionContext(state, p), {
           recoveryPoint: cp?.recoveryPoint ?? null,
           logStartOffset: cp?.logStartOffset ?? null,
+          producers: cp?.producers,
         });
         state.partitions.push(log);
         if (report.truncatedBytes > 0 || report.removedSegments > 0) this.recovery.push({ topic: name, partition: p, ...report });
@@ -190,7 +197,9 @@ export class Log {
       const partitions: Record<string, CheckpointEntry> = {};
       for (const t of this.topics.values()) {
         for (const p of t.partitions) {
-          partitions[`${t.id}/${p.partition}`] = { recoveryPoint: p.durableOffset, logStartOffset: p.logStartOffset };
+          const recoveryPoint = p.durableOffset;
+          const producers = p.producers.size > 0 ? p.producers.snapshot(recoveryPoint, this.clock() - PRODUCER_EXPIRY_MS) : undefined;
+          partitions[`${t.id}/${p.partition}`] = { recoveryPoint, logStartOffset: p.logStartOffset, producers };
         }
       }
       await writeFileAtomic(this.fs, this.checkpointPath, Buffer.from(JSON.stringify({ version: 1, partitions })));

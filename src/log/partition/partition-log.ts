@@ -32,9 +32,11 @@ import {
   BATCH_HEADER_SIZE,
 } from '../batch/record-batch.ts';
 import { LogError, storageError } from '../errors.ts';
+import { readInt64 } from '../batch/int64.ts';
 import type { LogMetrics } from '../metrics.ts';
 import { Segment, parseSegmentFileName } from '../segment/segment.ts';
 import type { AppendResult, LogRecord, PartitionDescription, ReadResult, TopicConfig } from '../types.ts';
+import { ProducerState, type ProducerSnapshot } from './producer-state.ts';
 
 export interface PartitionContext {
   fs: FileSystem;
@@ -84,6 +86,7 @@ export class PartitionLog {
   highWatermark = 0;
   /** Every offset below this is on disk. */
   durableOffset = 0;
+  producers = new ProducerState();
 
   private readonly unsynced = new Set<Segment>();
   /** Segments whose fdatasync is in flight: the cleaner must not close them. */
@@ -119,9 +122,10 @@ export class PartitionLog {
    */
   static async open(
     ctx: PartitionContext,
-    checkpoint: { recoveryPoint: number | null; logStartOffset: number | null },
+    checkpoint: { recoveryPoint: number | null; logStartOffset: number | null; producers?: ProducerSnapshot },
   ): Promise<{ log: PartitionLog; report: RecoveryReport }> {
     const p = new PartitionLog(ctx);
+    p.producers = ProducerState.fromSnapshot(checkpoint.recoveryPoint === null ? undefined : checkpoint.producers);
     const report = await p.recover(checkpoint.recoveryPoint);
     p.logStartOffset = Math.max(checkpoint.logStartOffset ?? 0, p.segments[0]!.baseOffset);
     if (p.logStartOffset > p.logEndOffset) p.logStartOffset = p.logEndOffset;
@@ -146,7 +150,7 @@ export class PartitionLog {
       const nextBase = bases[i + 1];
       const trusted = recoveryPoint !== null && nextBase !== undefined && nextBase <= recoveryPoint && seg.loadIndexFile();
       if (!trusted) {
-        const outcome = seg.recover(maxBatch);
+        const outcome = seg.recover(maxBatch, (buf, pos) => this.rememberProducerBatch(buf, pos, 0));
         report.validatedSegments++;
         if (outcome.truncatedBytes > 0) {
           report.truncatedBytes += outcome.truncatedBytes;
@@ -240,6 +244,10 @@ export class PartitionLog {
       pos += size;
     }
     const now = this.ctx.clock();
+    if (!opts.trusted) {
+      const duplicate = this.checkSequences(buf);
+      if (duplicate) return duplicate;
+    }
     this.maybeRoll(buf.length, now);
     const base = this.logEndOffset;
     let next = base;
@@ -249,6 +257,7 @@ export class PartitionLog {
       next += buf.readInt32BE(pos + 23) + 1;
       const ts = batchMaxTimestamp(buf, pos);
       if (ts > maxTs) maxTs = ts;
+      this.rememberProducerBatch(buf, pos, now);
     }
     const seg = this.active;
     const before = seg.size;
@@ -273,6 +282,45 @@ export class PartitionLog {
     return new Promise<AppendResult>((resolve, reject) => {
       this.ackWaiters.push({ offset: next, resolve: () => resolve(result), reject });
       this.requestFlush();
+    });
+  }
+
+  /**
+   * Idempotent producers: a retried batch resolves with the original offsets once they are
+   * durable; a fenced epoch or a sequence gap throws.
+   */
+  private checkSequences(buf: Buffer): Promise<AppendResult> | null {
+    for (let pos = 0; pos < buf.length; pos += batchTotalSize(buf, pos)) {
+      const pid = readInt64(buf, pos + 43);
+      const baseSequence = buf.readInt32BE(pos + 53);
+      if (pid < 0 || baseSequence < 0) continue;
+      const check = this.producers.check(pid, buf.readInt16BE(pos + 51), baseSequence, batchRecordCount(buf, pos), `${this.topic}-${this.partition}`);
+      if (check.kind === 'duplicate') {
+        const { firstOffset, lastOffset } = check.entry;
+        const result: AppendResult = { baseOffset: firstOffset, lastOffset, logAppendTime: -1 };
+        if (lastOffset < this.highWatermark) return Promise.resolve(result);
+        return new Promise((resolve, reject) => {
+          this.ackWaiters.push({ offset: lastOffset + 1, resolve: () => resolve(result), reject });
+          this.requestFlush();
+        });
+      }
+    }
+    return null;
+  }
+
+  private rememberProducerBatch(buf: Buffer, pos: number, now: number): void {
+    const pid = readInt64(buf, pos + 43);
+    const baseSequence = buf.readInt32BE(pos + 53);
+    if (pid < 0 || baseSequence < 0) return;
+    const count = batchRecordCount(buf, pos);
+    const firstOffset = batchBaseOffset(buf, pos);
+    this.producers.record(pid, {
+      epoch: buf.readInt16BE(pos + 51),
+      firstSeq: baseSequence,
+      lastSeq: (baseSequence + Math.max(count, 1) - 1) % 2147483648,
+      firstOffset,
+      lastOffset: firstOffset + buf.readInt32BE(pos + 23),
+      timestamp: now || batchMaxTimestamp(buf, pos),
     });
   }
 

@@ -139,7 +139,7 @@ export class Segment {
    * truncates the file at the first torn or corrupt batch. Offsets must start at the segment's
    * base offset and grow from batch to batch.
    */
-  recover(maxBatchBytes: number): RecoveryOutcome {
+  recover(maxBatchBytes: number, onBatch?: (buf: Buffer, pos: number) => void): RecoveryOutcome {
     this.offsetIndex.clear();
     this.timeIndex.clear();
     this.bytesSinceIndex = 0;
@@ -183,6 +183,7 @@ export class Segment {
       }
       const last = batchLastOffset(chunk, rel);
       this.append0(base, last, batchMaxTimestamp(chunk, rel), pos, check.size);
+      onBatch?.(chunk, rel);
       pos += check.size;
     }
     const truncatedBytes = fileSize - pos;

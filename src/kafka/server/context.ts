@@ -1,0 +1,50 @@
+/** What every request handler gets: the log and coordinators, broker identity, the auth seam. */
+import type { Logger } from 'pino';
+import type { Log } from '../../log/log.ts';
+import type { GroupCoordinator } from '../../log/groups/group-coordinator.ts';
+import type { Message } from '../protocol/codec.ts';
+import type { RequestHeaderValue } from '../protocol/headers.ts';
+import type { ProducerIdAllocator } from './producer-ids.ts';
+
+export interface Principal {
+  /** `User:<name>` for SASL users, `User:ANONYMOUS` without authentication. */
+  name: string;
+}
+
+export type Action = 'read' | 'write' | 'create' | 'delete' | 'alter' | 'describe';
+export type ResourceType = 'topic' | 'group' | 'cluster';
+
+/** The one authorization seam every entry point passes (allow-all until governance fills it). */
+export type Authorizer = (principal: Principal, action: Action, resource: { type: ResourceType; name: string }) => boolean;
+
+export interface BrokerContext {
+  log: Log;
+  groups: GroupCoordinator;
+  producerIds: ProducerIdAllocator;
+  logger: Logger;
+  nodeId: number;
+  clusterId: string;
+  /** Host and port clients should connect to (Metadata, FindCoordinator). */
+  advertised: { host: string; port: number };
+  autoCreateTopics: boolean;
+  authorize: Authorizer;
+  /** Called for every authorization decision (the audit seam). */
+  audit: (principal: Principal, action: Action, resource: { type: ResourceType; name: string }, allowed: boolean) => void;
+}
+
+export interface RequestContext {
+  header: RequestHeaderValue;
+  principal: Principal;
+  clientHost: string;
+  /** Aborted when the connection closes (ends long polls). */
+  signal: AbortSignal;
+}
+
+/** A handler returns the response body, or `null` for requests that get no response (Produce acks=0). */
+export type Handler = (broker: BrokerContext, req: RequestContext, body: Message) => Promise<Message | null> | Message | null;
+
+export function allowed(broker: BrokerContext, req: RequestContext, action: Action, type: ResourceType, name: string): boolean {
+  const ok = broker.authorize(req.principal, action, { type, name });
+  broker.audit(req.principal, action, { type, name }, ok);
+  return ok;
+}
