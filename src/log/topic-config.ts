@@ -26,7 +26,7 @@ export const topicConfigSchema = z
 
 export const partialTopicConfigSchema = topicConfigSchema.partial();
 
-/** Kafka config name → our field, with a parser for the string form. */
+/** Kafka's config name for each field (what DescribeConfigs reports). */
 export const kafkaTopicConfigNames: Record<string, keyof TopicConfig> = {
   'retention.ms': 'retentionMs',
   'retention.bytes': 'retentionBytes',
@@ -40,27 +40,41 @@ export const kafkaTopicConfigNames: Record<string, keyof TopicConfig> = {
   'flush.ms': 'flushIntervalMs',
 };
 
-/** Kafka's -1 means "unlimited" for retention; everything else numeric is a plain integer. */
-export function parseTopicConfigValue(field: keyof TopicConfig, raw: string): unknown {
-  if (field === 'cleanupPolicy' || field === 'ackPolicy') return raw.replace(/\s+/g, '');
-  if (!/^-?\d+$/.test(raw.trim())) {
-    throw new LogError('TOPIC_CONFIG_INVALID', `${field}: expected an integer, got "${raw}"`);
-  }
-  const n = Number(raw);
-  if (n === -1 && (field === 'retentionMs' || field === 'retentionBytes' || field === 'segmentMs')) return null;
+/** Other spellings accepted on input. */
+const aliases: Record<string, keyof TopicConfig> = {
+  'ack.policy': 'ackPolicy',
+  'flush.interval.ms': 'flushIntervalMs',
+};
+
+const NULLABLE = new Set<keyof TopicConfig>(['retentionMs', 'retentionBytes', 'segmentMs']);
+
+/** The field a setting name means: a Kafka name, an alias, or the camelCase field itself. */
+export function topicConfigField(name: string): keyof TopicConfig | undefined {
+  return kafkaTopicConfigNames[name] ?? aliases[name] ?? (name in DEFAULT_TOPIC_CONFIG ? (name as keyof TopicConfig) : undefined);
+}
+
+/** Parses a setting's string form; -1, `null` or `none` mean "no limit" where a limit is optional. */
+export function parseTopicConfigValue(field: keyof TopicConfig, raw: string, name: string = field): unknown {
+  const value = raw.trim();
+  if (field === 'cleanupPolicy' || field === 'ackPolicy') return value.replace(/\s+/g, '');
+  if (NULLABLE.has(field) && (value === '-1' || value === 'null' || value === 'none')) return null;
+  const n = /^-?\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n)) throw new LogError('TOPIC_CONFIG_INVALID', `${name}: expected a whole number, got "${raw}"`);
   return n;
 }
 
-/** Converts `{ 'retention.ms': '1000', retentionBytes: 5 }`-style maps into our fields. */
+/** Converts `{ 'retention.ms': '1000', segmentBytes: '1048576' }`-style settings into our fields. */
 export function topicConfigFromStrings(entries: Record<string, string>): Partial<TopicConfig> {
   const out: Record<string, unknown> = {};
   for (const [name, raw] of Object.entries(entries)) {
-    const field = kafkaTopicConfigNames[name] ?? (name in DEFAULT_TOPIC_CONFIG ? (name as keyof TopicConfig) : undefined);
+    const field = topicConfigField(name);
     if (!field) {
-      const known = [...Object.keys(kafkaTopicConfigNames), ...Object.keys(DEFAULT_TOPIC_CONFIG)].join(', ');
-      throw new LogError('TOPIC_CONFIG_INVALID', `unknown topic config "${name}"; known: ${known}`);
+      throw new LogError(
+        'TOPIC_CONFIG_INVALID',
+        `unknown topic setting "${name}"; known: ${Object.keys(kafkaTopicConfigNames).join(', ')} (or camelCase: ${Object.keys(DEFAULT_TOPIC_CONFIG).join(', ')})`,
+      );
     }
-    out[field] = parseTopicConfigValue(field, raw);
+    out[field] = parseTopicConfigValue(field, raw, name);
   }
   return out as Partial<TopicConfig>;
 }

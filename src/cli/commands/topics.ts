@@ -1,54 +1,27 @@
 import { Command } from 'commander';
-import { TOPIC_CONFIG_KEYS } from '../../config/schema.ts';
+import { topicConfigFromStrings } from '../../log/index.ts';
 import type { TopicConfig, TopicDescription } from '../../log/types.ts';
 import { enc } from '../client.ts';
 import { bytes, json, table } from '../format.ts';
 import { CliError, type CliIo } from '../io.ts';
 import { client, clientOptions, collect, intArg, type ClientFlags } from '../options.ts';
 
-/** Kafka's config names for the TopicConfig fields (`retention.ms` → retentionMs). */
-export const KAFKA_CONFIG_NAMES: Record<string, keyof TopicConfig> = {
-  'retention.ms': 'retentionMs',
-  'retention.bytes': 'retentionBytes',
-  'segment.bytes': 'segmentBytes',
-  'segment.ms': 'segmentMs',
-  'max.message.bytes': 'maxRecordBytes',
-  'cleanup.policy': 'cleanupPolicy',
-  'delete.retention.ms': 'deleteRetentionMs',
-  'min.compaction.lag.ms': 'minCompactionLagMs',
-  'ack.policy': 'ackPolicy',
-  'flush.interval.ms': 'flushIntervalMs',
-};
-
-const NULLABLE = new Set<keyof TopicConfig>(['retentionMs', 'retentionBytes', 'segmentMs']);
-const STRINGS = new Set<keyof TopicConfig>(['cleanupPolicy', 'ackPolicy']);
-
 /**
  * Parses `--config k=v` pairs. Keys are Kafka's names (`retention.ms`) or TopicConfig's
  * (`retentionMs`); `-1`, `null` or `none` mean "no limit" where a limit is optional.
  */
 export function parseTopicConfigPairs(pairs: string[]): Partial<TopicConfig> {
-  const out: Record<string, unknown> = {};
+  const entries: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new CliError(`--config ${JSON.stringify(pair)}: expected key=value, e.g. retention.ms=86400000`, { exitCode: 2 });
-    const rawKey = pair.slice(0, eq).trim();
-    const raw = pair.slice(eq + 1).trim();
-    const key = KAFKA_CONFIG_NAMES[rawKey] ?? (TOPIC_CONFIG_KEYS.includes(rawKey as keyof TopicConfig) ? (rawKey as keyof TopicConfig) : undefined);
-    if (!key) {
-      throw new CliError(`--config: unknown topic setting ${JSON.stringify(rawKey)}; known: ${Object.keys(KAFKA_CONFIG_NAMES).join(', ')} (or camelCase: ${TOPIC_CONFIG_KEYS.join(', ')})`, { exitCode: 2 });
-    }
-    if (STRINGS.has(key)) {
-      out[key] = raw;
-    } else if (NULLABLE.has(key) && (raw === '-1' || raw === 'null' || raw === 'none')) {
-      out[key] = null;
-    } else {
-      const n = /^-?\d+$/.test(raw) ? Number(raw) : NaN;
-      if (!Number.isSafeInteger(n)) throw new CliError(`--config ${rawKey}: expected a whole number, got ${JSON.stringify(raw)}`, { exitCode: 2 });
-      out[key] = n;
-    }
+    entries[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
   }
-  return out as Partial<TopicConfig>;
+  try {
+    return topicConfigFromStrings(entries);
+  } catch (err) {
+    throw new CliError(`--config: ${(err as Error).message}`, { exitCode: 2 });
+  }
 }
 
 type TopicView = TopicDescription & { partitionCount: number; sizeBytes: number; records: number };

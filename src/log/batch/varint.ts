@@ -18,18 +18,7 @@ export function varintSize(value: number): number {
 
 /** Writes the zig-zag varint of `value` at `pos`; returns the position after it. */
 export function writeVarint(buf: Uint8Array, pos: number, value: number): number {
-  let z = value >= 0 ? value * 2 : -value * 2 - 1;
-  while (z >= TWO_31) {
-    buf[pos++] = (z % 128) | 0x80;
-    z = Math.floor(z / 128);
-  }
-  let u = z >>> 0;
-  while (u >= 0x80) {
-    buf[pos++] = (u & 0x7f) | 0x80;
-    u >>>= 7;
-  }
-  buf[pos++] = u;
-  return pos;
+  return writeUnsignedVarint(buf, pos, value >= 0 ? value * 2 : -value * 2 - 1);
 }
 
 /** Unsigned varint (used by the Kafka protocol's compact types). */
