@@ -122,6 +122,9 @@ export async function resolveConfig(
         : (file.http?.port ?? DEFAULTS.httpPort),
     },
     kafka: {
+      enabled: file.kafka?.enabled ?? true,
+      advertisedHost: file.kafka?.advertisedHost ?? null,
+      sasl: file.kafka?.sasl ? { mechanisms: file.kafka.sasl.mechanisms ?? ['PLAIN'], users: file.kafka.sasl.users } : null,
       host: file.kafka?.host ?? DEFAULTS.kafkaHost,
       port: kafkaPortIn
         ? parsePort(kafkaPortIn.value, kafkaPortIn.source === 'flag' ? '--kafka-port' : kafkaPortIn.source)

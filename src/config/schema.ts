@@ -48,6 +48,17 @@ const listenerSchema = obj({
   host: str('a host name or IP address').optional(),
 });
 
+const kafkaListenerSchema = obj({
+  port: num({ int: true, min: 0, max: 65535 }).optional(),
+  host: str('a host name or IP address').optional(),
+  enabled: bool().optional(),
+  advertisedHost: str('a host name clients can reach').optional(),
+  sasl: obj({
+    mechanisms: z.array(z.literal('PLAIN', { error: (iss) => `only "PLAIN" is supported${got(iss.input)}` })).min(1).optional(),
+    users: z.record(z.string(), str('a password'), { error: (iss) => `expected an object of user name → password${got(iss.input)}` }),
+  }).optional(),
+});
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const logLevelSchema = oneOf(LOG_LEVELS);
@@ -81,7 +92,7 @@ export const configSchema = obj({
   }).optional(),
   dataDir: str('a directory path').optional(),
   http: listenerSchema.optional(),
-  kafka: listenerSchema.optional(),
+  kafka: kafkaListenerSchema.optional(),
   topics: z
     .record(topicNameSchema, topicConfigSchema, {
       error: (iss) => `expected an object of topic name → topic config${got(iss.input)}`,

@@ -12,6 +12,15 @@ export interface ListenerConfig {
   host?: string;
 }
 
+export interface KafkaListenerConfig extends ListenerConfig {
+  /** Serve the Kafka protocol (default true). */
+  enabled?: boolean;
+  /** Host name put in Metadata for clients to connect to (default: the bound host). */
+  advertisedHost?: string;
+  /** Require SASL PLAIN authentication; the user becomes the request's principal (`User:<name>`). */
+  sasl?: { mechanisms?: Array<'PLAIN'>; users: Record<string, string> };
+}
+
 export interface ShopGeneratorConfig {
   kind: 'shop';
   /** Events per second across the five shop topics. */
@@ -50,7 +59,7 @@ export interface TributaryConfig {
   /** The HTTP API, metrics and UI (default port 8080). */
   http?: ListenerConfig;
   /** The Kafka protocol listener (default port 9092). */
-  kafka?: ListenerConfig;
+  kafka?: KafkaListenerConfig;
   /** Topics created at start-up when missing; the key is the topic name. */
   topics?: Record<string, Partial<TopicConfig>>;
   /** Built-in event generators (demo data). */
@@ -70,7 +79,7 @@ export interface ResolvedConfig {
   /** Absolute. */
   dataDir: string;
   http: { host: string; port: number };
-  kafka: { host: string; port: number };
+  kafka: { host: string; port: number; enabled: boolean; advertisedHost: string | null; sasl: { mechanisms: string[]; users: Record<string, string> } | null };
   logLevel: LogLevel;
   broker: { autoCreateTopics: boolean; defaultTopicConfig: Partial<TopicConfig> };
   topics: Record<string, Partial<TopicConfig>>;

@@ -8,6 +8,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Bus, BusProducer } from '../bus/types.ts';
+import type { EmbeddedBus } from '../bus/index.ts';
 import type { ResolvedConfig } from '../config/types.ts';
 import { createGenerator, type Generator } from '../connect/generator/index.ts';
 import type { TopicConfig } from '../log/types.ts';
@@ -18,7 +19,7 @@ import { startHttpServer, type RunningHttpServer } from './listen.ts';
 export interface TributaryInstance {
   /** `http://host:port` of the HTTP API. */
   httpUrl: string;
-  /** `host:port` of the Kafka listener (recorded; the listener itself is not built yet). */
+  /** `host:port` Kafka clients bootstrap from. */
   kafkaAddress: string;
   bus: Bus;
   registry: Registry;
@@ -72,7 +73,7 @@ export async function startTributary(config: ResolvedConfig, opts: StartOptions)
   const parts: Record<string, PartStatus> = {
     bus: { state: 'starting' },
     generators: { state: config.generators.length ? 'starting' : 'disabled' },
-    kafka: { state: 'disabled', detail: `the Kafka listener is not available yet (configured ${config.kafka.host}:${config.kafka.port})` },
+    kafka: { state: config.kafka.enabled ? 'starting' : 'disabled' },
   };
   const cleanups: Array<() => Promise<void>> = [];
   const cleanup = async () => {
@@ -114,6 +115,26 @@ export async function startTributary(config: ResolvedConfig, opts: StartOptions)
       await ensureTopics(bus, Object.fromEntries(undeclared.map((t) => [t, {}])), logger);
     }
 
+    let kafkaAddress = `${config.kafka.host}:${config.kafka.port}`;
+    if (config.kafka.enabled) {
+      const { startKafkaServer } = await import('../kafka/index.ts');
+      const kafka = await startKafkaServer({
+        bus: bus as EmbeddedBus,
+        host: config.kafka.host,
+        port: config.kafka.port,
+        ...(config.kafka.advertisedHost ? { advertisedHost: config.kafka.advertisedHost } : {}),
+        sasl: config.kafka.sasl,
+        logger,
+      });
+      kafkaAddress = kafka.address;
+      parts['kafka'] = { state: 'ready', detail: kafka.address };
+      cleanups.push(async () => {
+        parts['kafka'] = { state: 'stopping' };
+        await kafka.close();
+        parts['kafka'] = { state: 'stopped' };
+      });
+    }
+
     const http = createHttpApp({ bus, registry, logger, parts: () => parts, ...(opts.version ? { version: opts.version } : {}) });
     const server = await startHttpServer(http, { host: config.http.host, port: config.http.port, logger });
     cleanups.push(() => server.close());
@@ -133,7 +154,7 @@ export async function startTributary(config: ResolvedConfig, opts: StartOptions)
     let closing: Promise<void> | null = null;
     return {
       httpUrl: server.url,
-      kafkaAddress: `${config.kafka.host}:${config.kafka.port}`,
+      kafkaAddress,
       bus,
       registry,
       server,

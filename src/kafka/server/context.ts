@@ -5,6 +5,7 @@ import type { GroupCoordinator } from '../../log/groups/group-coordinator.ts';
 import type { Message } from '../protocol/codec.ts';
 import type { RequestHeaderValue } from '../protocol/headers.ts';
 import type { ProducerIdAllocator } from './producer-ids.ts';
+import type { SaslConfig } from './handlers/sasl.ts';
 
 export interface Principal {
   /** `User:<name>` for SASL users, `User:ANONYMOUS` without authentication. */
@@ -27,6 +28,8 @@ export interface BrokerContext {
   /** Host and port clients should connect to (Metadata, FindCoordinator). */
   advertised: { host: string; port: number };
   autoCreateTopics: boolean;
+  /** SASL mechanisms and PLAIN users; null = no authentication. */
+  sasl: SaslConfig | null;
   authorize: Authorizer;
   /** Called for every authorization decision (the audit seam). */
   audit: (principal: Principal, action: Action, resource: { type: ResourceType; name: string }, allowed: boolean) => void;
@@ -40,8 +43,14 @@ export interface RequestContext {
   signal: AbortSignal;
 }
 
+/** What a handler may change on its connection (SASL). */
+export interface ConnectionState {
+  principal: Principal;
+  readonly sasl: { mechanism: string | null; authenticated: boolean };
+}
+
 /** A handler returns the response body, or `null` for requests that get no response (Produce acks=0). */
-export type Handler = (broker: BrokerContext, req: RequestContext, body: Message) => Promise<Message | null> | Message | null;
+export type Handler = (broker: BrokerContext, req: RequestContext, body: Message, conn: ConnectionState) => Promise<Message | null> | Message | null;
 
 export function allowed(broker: BrokerContext, req: RequestContext, action: Action, type: ResourceType, name: string): boolean {
   const ok = broker.authorize(req.principal, action, { type, name });

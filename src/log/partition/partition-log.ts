@@ -51,6 +51,9 @@ export interface PartitionContext {
   persistLogStartOffset: () => Promise<void>;
 }
 
+/** This single-node log is always led by epoch 0 (what Metadata and OffsetForLeaderEpoch report). */
+export const LEADER_EPOCH = 0;
+
 interface AckWaiter {
   offset: number;
   resolve: () => void;
@@ -254,6 +257,7 @@ export class PartitionLog {
     let maxTs = -1;
     for (pos = 0; pos < buf.length; pos += batchTotalSize(buf, pos)) {
       setBatchBaseOffset(buf, pos, next);
+      buf.writeInt32BE(LEADER_EPOCH, pos + 12); // partitionLeaderEpoch, outside the CRC as the offset is
       next += buf.readInt32BE(pos + 23) + 1;
       const ts = batchMaxTimestamp(buf, pos);
       if (ts > maxTs) maxTs = ts;
@@ -601,6 +605,13 @@ export class PartitionLog {
       }
     }
     return null;
+  }
+
+  /** The first record carrying the largest timestamp (ListOffsets MAX_TIMESTAMP, KIP-734). */
+  offsetOfMaxTimestamp(): { offset: number; timestamp: number } | null {
+    let max = -1;
+    for (const seg of this.segments) if (seg.baseOffset < this.highWatermark && seg.maxTimestamp > max) max = seg.maxTimestamp;
+    return max < 0 ? null : this.offsetForTimestamp(max);
   }
 
   /** Kafka DeleteRecords: moves the log start offset forward and drops whole segments below it. */

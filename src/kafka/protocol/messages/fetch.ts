@@ -74,4 +74,6 @@ export const Fetch = api(
     ),
     field('NodeEndpoints', array(struct(field('NodeId', 'int32', '16+'), field('Host', 'string', '16+'), field('Port', 'int32', '16+'), field('Rack', 'string', '16+', { nullable: '16+' }))), '16+', { tag: 0, tagged: '16+' }),
   ]),
+  // Served from v4: older versions need message sets v0/v1, which the log does not store.
+  '4-17',
 );

@@ -1,0 +1,40 @@
+/** InitProducerId (idempotent producers; transactions are refused) and OffsetForLeaderEpoch. */
+import { LEADER_EPOCH } from '../../../log/partition/partition-log.ts';
+import type { Message } from '../../protocol/codec.ts';
+import { allowed, type BrokerContext, type RequestContext } from '../context.ts';
+import { ErrorCode } from '../kafka-errors.ts';
+
+export async function initProducerId(broker: BrokerContext, req: RequestContext, body: Message): Promise<Message> {
+  if (body.transactionalId !== null) {
+    return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
+  }
+  if (!allowed(broker, req, 'write', 'cluster', 'kafka-cluster')) {
+    return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
+  }
+  const pid = body.producerId as number;
+  const epoch = body.producerEpoch as number;
+  // KIP-360: a producer that lost its sequence state asks for its id again with a bumped epoch.
+  if (pid >= 0 && epoch >= 0 && epoch < 32767) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: pid, producerEpoch: epoch + 1 };
+  return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: await broker.producerIds.allocate(), producerEpoch: 0 };
+}
+
+export function offsetForLeaderEpoch(broker: BrokerContext, req: RequestContext, body: Message): Message {
+  const { log } = broker;
+  const topics = body.topics as Array<{ topic: string; partitions: Array<{ partition: number; leaderEpoch: number }> }>;
+  return {
+    throttleTimeMs: 0,
+    topics: topics.map((t) => ({
+      topic: t.topic,
+      partitions: t.partitions.map((p) => {
+        if (!allowed(broker, req, 'describe', 'topic', t.topic)) return { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, partition: p.partition, leaderEpoch: -1, endOffset: -1 };
+        if (!log.hasTopic(t.topic) || p.partition < 0 || p.partition >= log.partitionCount(t.topic)) {
+          return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, partition: p.partition, leaderEpoch: -1, endOffset: -1 };
+        }
+        // One epoch for the partition's whole life: every offset up to the end belongs to it.
+        const part = log.partition(t.topic, p.partition);
+        if (p.leaderEpoch > LEADER_EPOCH || p.leaderEpoch < 0) return { errorCode: ErrorCode.NONE, partition: p.partition, leaderEpoch: -1, endOffset: -1 };
+        return { errorCode: ErrorCode.NONE, partition: p.partition, leaderEpoch: LEADER_EPOCH, endOffset: part.logEndOffset };
+      }),
+    })),
+  };
+}
