@@ -287,7 +287,7 @@ export class GroupCoordinator {
     const member = this.newMember(req, memberId, this.clock());
     g.members.set(memberId, member);
     if (member.groupInstanceId !== null) g.staticMembers.set(member.groupInstanceId, memberId);
-    if (g.protocolType === null) g.protocolType = req.protocolType;
+    if (g.members.size === 1) g.protocolType = req.protocolType;
     return new Promise((resolve) => {
       member.joinWaiter = resolve;
       if (g.state === 'PreparingRebalance') this.maybeCompleteJoin(g);
@@ -371,8 +371,8 @@ export class GroupCoordinator {
   private becomeEmpty(g: Group): void {
     g.state = 'Empty';
     g.protocolName = null;
-    g.protocolType = null;
     g.leaderId = null;
+    // protocolType stays: an empty consumer group with offsets is still a "consumer" group.
   }
 
   private selectProtocol(g: Group): string {
