@@ -303,6 +303,64 @@ export function decodeBatchRecords(buf: Buffer, pos = 0): LogRecord[] {
   return out;
 }
 
+/**
+ * Walks the records of a client-encoded batch without materializing them (decompressing if
+ * needed): lengths must add up exactly, the count must match the header, offset deltas must
+ * grow and stay within lastOffsetDelta. Returns the problem, or null when the batch is sound.
+ * Kafka brokers validate the same way, so one client's bad batch cannot break every consumer.
+ */
+export function validateBatchRecords(buf: Buffer, pos = 0): string | null {
+  const header = readBatchHeader(buf, pos);
+  const end = pos + header.batchLength + LOG_OVERHEAD;
+  let data = buf;
+  let start = pos + BATCH_HEADER_SIZE;
+  let dataEnd = end;
+  const compression = header.attributes & Attr.compressionMask;
+  if (compression !== 0) {
+    try {
+      data = codecFor(compression).decompress(buf.subarray(start, end));
+    } catch (err) {
+      return `cannot decompress the records: ${(err as Error).message}`;
+    }
+    start = 0;
+    dataEnd = data.length;
+  }
+  const r = new ByteReader(data, start, dataEnd);
+  let lastDelta = -1;
+  try {
+    for (let i = 0; i < header.recordCount; i++) {
+      const length = r.varint();
+      const recordEnd = r.pos + length;
+      if (length <= 0 || recordEnd > dataEnd) return `record ${i} length ${length} runs past the batch`;
+      r.pos++; // attributes
+      r.varint(); // timestamp delta
+      const offsetDelta = r.varint();
+      if (offsetDelta <= lastDelta || offsetDelta > header.lastOffsetDelta) return `record ${i} has offset delta ${offsetDelta} out of order`;
+      lastDelta = offsetDelta;
+      for (let field = 0; field < 2; field++) {
+        const n = r.varint();
+        if (n >= 0) r.bytes(n);
+        else if (n < -1) return `record ${i} has a negative length ${n}`;
+      }
+      const headers = r.varint();
+      if (headers < 0) return `record ${i} has a negative header count`;
+      for (let h = 0; h < headers; h++) {
+        const k = r.varint();
+        if (k < 0) return `record ${i} header ${h} has no key`;
+        r.bytes(k);
+        const v = r.varint();
+        if (v >= 0) r.bytes(v);
+      }
+      if (r.pos !== recordEnd) return `record ${i} length does not match its fields`;
+    }
+  } catch (err) {
+    if (err instanceof VarintError) return err.message;
+    throw err;
+  }
+  if (r.pos !== dataEnd) return `${dataEnd - r.pos} bytes after the last of ${header.recordCount} records`;
+  return null;
+}
+
 const EMPTY_HEADERS: RecordHeader[] = [];
 Object.freeze(EMPTY_HEADERS);
 

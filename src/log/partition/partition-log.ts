@@ -30,6 +30,7 @@ import {
   batchMaxTimestamp,
   batchBaseOffset,
   BATCH_HEADER_SIZE,
+  validateBatchRecords,
 } from '../batch/record-batch.ts';
 import { LogError, storageError } from '../errors.ts';
 import { readInt64 } from '../batch/int64.ts';
@@ -242,6 +243,8 @@ export class PartitionLog {
       if (!opts.trusted) {
         const check = checkBatch(buf, pos, buf.length, cfg.maxRecordBytes);
         if (!check.ok) throw new LogError('BATCH_INVALID', `invalid record batch for ${this.topic}-${this.partition}: ${check.reason}`);
+        const problem = validateBatchRecords(buf, pos);
+        if (problem) throw new LogError('BATCH_INVALID', `invalid records in batch for ${this.topic}-${this.partition}: ${problem}`);
       }
       records += batchRecordCount(buf, pos);
       pos += size;

@@ -107,3 +107,26 @@ test('malformed record bytes raise BATCH_INVALID instead of reading garbage', ()
   buf[BATCH_HEADER_SIZE + 4] = 0x7e;
   assert.throws(() => decodeBatchRecords(buf), (e: Error & { code?: string }) => e.code === 'BATCH_INVALID');
 });
+
+test('record-level validation catches what a valid CRC does not', async () => {
+  const { validateBatchRecords, computeBatchCrc } = await import('../../../src/log/batch/record-batch.ts');
+  const good = encodeRecordBatch([{ key: Buffer.from('k'), value: Buffer.from('value') }, { value: Buffer.from('second') }]);
+  assert.equal(validateBatchRecords(good), null);
+  const resign = (b: Buffer) => {
+    b.writeUInt32BE(computeBatchCrc(b), 17);
+    return b;
+  };
+  // A record count that does not match the records, signed with a correct CRC.
+  const wrongCount = Buffer.from(good);
+  wrongCount.writeInt32BE(3, 57);
+  wrongCount.writeInt32BE(2, 23);
+  assert.match(validateBatchRecords(resign(wrongCount))!, /runs past|length/);
+  // Trailing bytes after the last record.
+  const trailing = Buffer.concat([good, Buffer.from([1, 2, 3])]);
+  trailing.writeInt32BE(trailing.length - 12, 8);
+  assert.match(validateBatchRecords(resign(trailing))!, /after the last/);
+  // Compressed data that is not gzip.
+  const fake = Buffer.from(good);
+  fake.writeInt16BE(1, 21);
+  assert.match(validateBatchRecords(resign(fake))!, /cannot decompress/);
+});
