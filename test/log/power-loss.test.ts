@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
 import { Log } from '../../src/log/log.ts';
+import { encodeRecordBatch } from '../../src/log/batch/record-batch.ts';
 import { SimFileSystem, seededRng, type Rng } from '../helpers/sim-fs.ts';
 
 const SEED = Number(process.env.POWER_LOSS_SEED ?? 20261125);
@@ -15,12 +16,17 @@ const CUTS = Number(process.env.POWER_LOSS_CUTS ?? 300);
 const EVENTS = 'events';
 const STATE = 'state';
 const EVENT_PARTITIONS = 3;
+const IDEM = 'idem';
 
 interface Model {
   acked: Map<string, Map<number, string>>; // "topic/p" -> offset -> value
   requestedDeleteBefore: Map<string, number>;
+  /** Records ever handed to append per partition: no offset can exceed it. */
+  attempted: Map<string, number>;
   ackedDeleteBefore: Map<string, number>;
   latestAckedByKey: Map<string, { offset: number; value: string }>;
+  /** One idempotent producer that outlives the cuts: its unacknowledged batches are retried after each restart. */
+  idem: { nextSeq: number; pending: Array<{ seq: number; values: string[] }> };
 }
 
 function tp(topic: string, p: number): string {
@@ -57,6 +63,7 @@ function verify(log: Log, model: Model, cut: number): void {
       if (r.nextOffset <= offset) break;
       offset = r.nextOffset;
     }
+    assert.ok(part.logEndOffset <= (model.attempted.get(key) ?? 0), `${ctx}: ${key} ends at offset ${part.logEndOffset}, beyond the ${model.attempted.get(key) ?? 0} records ever appended`);
     const ackedDelete = model.ackedDeleteBefore.get(key) ?? 0;
     assert.ok(part.logStartOffset >= ackedDelete, `${ctx}: log start offset of ${key} moved back to ${part.logStartOffset} below the acknowledged ${ackedDelete}`);
     const deleteFloor = model.requestedDeleteBefore.get(key) ?? 0;
@@ -64,6 +71,21 @@ function verify(log: Log, model: Model, cut: number): void {
       if (off < deleteFloor) continue;
       assert.equal(present.get(off), value, `${ctx}: acknowledged record ${key}@${off} (${value}) is missing or different`);
     }
+  }
+  if (log.hasTopic(IDEM)) {
+    const p = log.partition(IDEM, 0);
+    const seen = new Map<string, number>();
+    let offset = p.logStartOffset;
+    while (offset < p.highWatermark) {
+      const r = p.readRecords(offset, 10_000, 1 << 20);
+      for (const rec of r.records) {
+        const v = rec.value!.toString();
+        assert.ok(!seen.has(v), `${ctx}: idempotent value ${v} stored twice (offsets ${seen.get(v)} and ${rec.offset})`);
+        seen.set(v, rec.offset);
+      }
+      offset = r.nextOffset;
+    }
+    for (const [off, v] of model.acked.get(tp(IDEM, 0)) ?? []) assert.equal(seen.get(v), off, `${ctx}: acknowledged idempotent record ${v} missing or moved`);
   }
   if (!log.hasTopic(STATE)) return;
   const state = log.partition(STATE, 0);
@@ -90,12 +112,32 @@ async function workload(log: Log, fs: SimFileSystem, model: Model, rng: Rng, cyc
   if (!log.hasTopic(STATE)) {
     await log.createTopic(STATE, { partitions: 1, segmentBytes: 1024, cleanupPolicy: 'compact', deleteRetentionMs: 3_600_000 });
   }
+  if (!log.hasTopic(IDEM)) await log.createTopic(IDEM, { partitions: 1, segmentBytes: 2048 });
+  const sendIdem = (b: { seq: number; values: string[] }) =>
+    log
+      .append(IDEM, 0, encodeRecordBatch(b.values.map((v) => ({ value: Buffer.from(v) })), { producerId: 1, producerEpoch: 0, baseSequence: b.seq }))
+      .then((res) => {
+        const m = model.acked.get(tp(IDEM, 0)) ?? new Map<number, string>();
+        b.values.forEach((v, j) => m.set(res.baseOffset + j, v));
+        model.acked.set(tp(IDEM, 0), m);
+        model.idem.pending = model.idem.pending.filter((x) => x !== b);
+      });
+  // The producer retries what it never heard back about, in order, with the same sequences.
+  for (const b of [...model.idem.pending]) await sendIdem(b);
   for (let i = 0; !fs.isDead && i < 400; i++) {
     const action = rng();
-    if (action < 0.6) {
+    if (action < 0.1) {
+      const values = Array.from({ length: 1 + Math.floor(rng() * 3) }, (_, j) => `i${cycle}-${i}-${j}`);
+      const b = { seq: model.idem.nextSeq, values };
+      model.idem.nextSeq += values.length;
+      model.idem.pending.push(b);
+      // Appends are ordered when they are called, so several may be in flight at once.
+      swallow(sendIdem(b));
+    } else if (action < 0.6) {
       const p = Math.floor(rng() * EVENT_PARTITIONS);
       const n = 1 + Math.floor(rng() * 5);
       const values = Array.from({ length: n }, (_, j) => `c${cycle}-${i}-${j}`);
+      model.attempted.set(tp(EVENTS, p), (model.attempted.get(tp(EVENTS, p)) ?? 0) + n);
       swallow(
         log.appendRecords(EVENTS, p, values.map((v) => ({ value: Buffer.from(v) }))).then((res) => {
           const m = model.acked.get(tp(EVENTS, p)) ?? new Map<number, string>();
@@ -125,6 +167,8 @@ async function workload(log: Log, fs: SimFileSystem, model: Model, rng: Rng, cyc
       );
     } else if (action < 0.93) {
       swallow(log.runMaintenance());
+    } else if (action < 0.96) {
+      swallow(log.writeCheckpoints());
     } else {
       await Promise.all(pending.splice(0));
     }
@@ -135,7 +179,7 @@ async function workload(log: Log, fs: SimFileSystem, model: Model, rng: Rng, cyc
 
 test(`power loss: acknowledged records survive ${CUTS} random power cuts`, async () => {
   const rng = seededRng(SEED);
-  const model: Model = { acked: new Map(), requestedDeleteBefore: new Map(), ackedDeleteBefore: new Map(), latestAckedByKey: new Map() };
+  const model: Model = { acked: new Map(), requestedDeleteBefore: new Map(), ackedDeleteBefore: new Map(), latestAckedByKey: new Map(), idem: { nextSeq: 0, pending: [] }, attempted: new Map() };
   let fs = new SimFileSystem();
   let ackedTotal = 0;
   for (let cut = 0; cut < CUTS; cut++) {

@@ -102,3 +102,22 @@ test('garbage appended after the last batch is removed', async () => {
     cleanup();
   }
 });
+
+test('a corrupted base offset (outside the CRC) is caught by offset continuity', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const sizes = await seed(dir, 4);
+    const path = segmentPath(dir);
+    const full = statSync(path).size;
+    const lastStart = full - sizes[3]!;
+    const fd = openSync(path, 'r+');
+    writeSync(fd, Buffer.from([0x00, 0x00, 0x70, 0x00]), 0, 4, lastStart + 2); // base offset jumps to ~2^44
+    closeSync(fd);
+    const { end, log } = await readAll(dir);
+    assert.equal(end, 6, 'the batch with the impossible base offset is cut off');
+    assert.equal(statSync(path).size, lastStart);
+    await log.close();
+  } finally {
+    cleanup();
+  }
+});

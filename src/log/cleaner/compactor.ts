@@ -2,11 +2,11 @@
  * Log compaction: keeps the latest record per key in closed segments.
  *
  * Pass 1 builds key → latest offset over every visible record (closed and active segments).
- * Pass 2 rewrites each closed segment that holds superseded records: each batch keeps its
- * base offset, last offset delta, producer fields and compression, with only the surviving
- * records (original offsets are preserved through offset deltas). A batch left empty is
- * dropped, except a segment's last batch, which stays as an empty batch so the segment still
- * ends where the next one begins (recovery treats a gap between segments as data loss).
+ * Pass 2 rewrites each closed segment that holds superseded records: each surviving batch
+ * keeps its records' original offsets (through offset deltas), producer fields and
+ * compression; a batch left empty is dropped and the next surviving batch starts earlier to
+ * cover its offsets, so batches stay contiguous within the segment and the segment still ends
+ * where the next one begins (recovery treats any other jump in offsets as corruption).
  * Tombstones (null values) older than deleteRetentionMs are removed.
  *
  * Crash safety: the rewrite goes to `<segment>.cleaned`, is fsynced, then renamed over the
@@ -81,54 +81,52 @@ export async function compactPartition(p: PartitionLog, now: number, logger: Log
 function rewriteSegment(seg: Segment, latest: Map<string, number>, tombstoneHorizon: number): { batches: Buffer[]; removed: number } | null {
   const batches: Buffer[] = [];
   let removed = 0;
-  type Header = ReturnType<typeof readBatchHeader>;
-  let lastDropped = null as Header | null;
+  // Offsets stay contiguous: each written batch starts where the previous one ended and
+  // absorbs the offsets of dropped batches before it (recovery relies on this to tell a
+  // corrupted base offset from a legitimate gap).
+  let expectedBase = seg.baseOffset;
+  let lastMaxTimestamp = -1;
   seg.forEachBatch((buf, pos, size) => {
     const h = readBatchHeader(buf, pos);
-    const original = buf.subarray(pos, pos + size);
-    if (h.attributes & Attr.control) {
-      batches.push(Buffer.from(original));
-      lastDropped = null;
-      return;
-    }
+    lastMaxTimestamp = Math.max(lastMaxTimestamp, h.maxTimestamp);
     const records = decodeBatchRecords(buf, pos);
-    const kept: LogRecord[] = records.filter((r) => {
-      if (r.key === null) return true;
-      if (latest.get(r.key.toString('latin1')) !== r.offset) return false;
-      return !(r.value === null && r.timestamp < tombstoneHorizon);
-    });
+    const control = (h.attributes & Attr.control) !== 0;
+    const kept: LogRecord[] = control
+      ? records
+      : records.filter((r) => {
+          if (r.key === null) return true;
+          if (latest.get(r.key.toString('latin1')) !== r.offset) return false;
+          return !(r.value === null && r.timestamp < tombstoneHorizon);
+        });
     removed += records.length - kept.length;
-    if (kept.length === records.length) {
-      batches.push(Buffer.from(original));
-      lastDropped = null;
-      return;
-    }
-    if (kept.length === 0) {
-      lastDropped = h;
-      return;
-    }
-    batches.push(reencode(h, kept));
-    lastDropped = null;
+    if (kept.length === 0) return;
+    const batchLast = h.baseOffset + h.lastOffsetDelta;
+    if (kept.length === records.length && expectedBase === h.baseOffset) batches.push(Buffer.from(buf.subarray(pos, pos + size)));
+    else batches.push(reencode(h, kept, expectedBase, batchLast));
+    expectedBase = batchLast + 1;
   });
   if (removed === 0) return null;
-  // Keep the segment's end offset: an empty batch spanning the dropped last batch.
-  if (lastDropped !== null) batches.push(reencode(lastDropped, []));
+  // Dropped batches at the end: one empty batch keeps the segment ending where the next begins.
+  if (expectedBase < seg.nextOffset) {
+    batches.push(encodeRecordBatch([], { baseOffset: expectedBase, lastOffsetDelta: seg.nextOffset - 1 - expectedBase, now: Math.max(lastMaxTimestamp, 0) }));
+  }
   return { batches, removed };
 }
 
-function reencode(h: ReturnType<typeof readBatchHeader>, kept: LogRecord[]): Buffer {
+function reencode(h: ReturnType<typeof readBatchHeader>, kept: LogRecord[], base: number, last: number): Buffer {
   return encodeRecordBatch(
     kept.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp })),
     {
-      baseOffset: h.baseOffset,
+      baseOffset: base,
       now: h.maxTimestamp,
       compression: h.attributes & Attr.compressionMask,
       producerId: h.producerId,
       producerEpoch: h.producerEpoch,
       baseSequence: h.baseSequence,
       transactional: (h.attributes & Attr.transactional) !== 0,
-      offsetDeltas: kept.map((r) => r.offset - h.baseOffset),
-      lastOffsetDelta: h.lastOffsetDelta,
+      control: (h.attributes & Attr.control) !== 0,
+      offsetDeltas: kept.map((r) => r.offset - base),
+      lastOffsetDelta: last - base,
     },
   );
 }

@@ -149,6 +149,7 @@ export class PartitionLog {
     bases.sort((a, b) => a - b);
     const report: RecoveryReport = { segments: bases.length, validatedSegments: 0, truncatedBytes: 0, removedSegments: 0, reason: null };
     let touched = false;
+    const validated: Segment[] = [];
     for (let i = 0; i < bases.length; i++) {
       const seg = Segment.open(fs, dir, bases[i]!);
       const nextBase = bases[i + 1];
@@ -156,6 +157,7 @@ export class PartitionLog {
       if (!trusted) {
         const outcome = seg.recover(maxBatch, (buf, pos) => this.rememberProducerBatch(buf, pos, 0));
         report.validatedSegments++;
+        validated.push(seg);
         if (outcome.truncatedBytes > 0) {
           report.truncatedBytes += outcome.truncatedBytes;
           report.reason = outcome.reason;
@@ -188,10 +190,11 @@ export class PartitionLog {
       this.dirDirty = true;
     }
     this.logEndOffset = this.active.nextOffset;
-    // What recovery found may still be only in the page cache (a crash of the process, not of
-    // the machine): make it durable before anyone reads it.
-    for (const seg of this.segments.slice(-2)) await seg.file.datasync();
-    if (touched || this.dirDirty) await fs.syncDir(dir);
+    // What recovery found past the recovery point may still be only in the page cache (a crash
+    // of the process, not of the machine), file contents and directory entries alike: make it
+    // durable before anyone reads it or builds on it.
+    await Promise.all(validated.filter((s) => this.segments.includes(s)).map((s) => Promise.resolve().then(() => s.file.datasync())));
+    if (touched || this.dirDirty || validated.length > 0) await fs.syncDir(dir);
     this.dirDirty = false;
     this.durableOffset = this.logEndOffset;
     this.highWatermark = this.logEndOffset;

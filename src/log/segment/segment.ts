@@ -176,9 +176,15 @@ export class Segment {
         reason = check.reason;
         break;
       }
+      // The base offset and leader epoch are outside the CRC: check them against what they must be.
       const base = batchBaseOffset(chunk, rel);
-      if (base < this.nextOffset) {
-        reason = `batch base offset ${base} is below the expected ${this.nextOffset}`;
+      if (base !== this.nextOffset) {
+        reason = `batch base offset ${base} where ${this.nextOffset} was expected`;
+        break;
+      }
+      const epoch = chunk.readInt32BE(rel + 12);
+      if (epoch !== -1 && epoch !== 0) {
+        reason = `batch leader epoch ${epoch} was never written by this log`;
         break;
       }
       const last = batchLastOffset(chunk, rel);
