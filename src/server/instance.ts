@@ -125,6 +125,7 @@ export async function startTributary(config: ResolvedConfig, opts: StartOptions)
         ...(config.kafka.advertisedHost ? { advertisedHost: config.kafka.advertisedHost } : {}),
         sasl: config.kafka.sasl,
         logger,
+        registry,
       });
       kafkaAddress = kafka.address;
       parts['kafka'] = { state: 'ready', detail: kafka.address };

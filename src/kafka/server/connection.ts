@@ -18,11 +18,13 @@ import { KafkaError } from './kafka-errors.ts';
 import type { BrokerContext, ConnectionState, Principal, RequestContext } from './context.ts';
 import { handlers, unsupportedVersionResponse } from './handlers/index.ts';
 import type { SaslState } from './handlers/sasl.ts';
+import type { KafkaMetrics } from './metrics.ts';
 
 export interface ConnectionOptions {
   maxFrameBytes: number;
   /** Clients must authenticate (SASL) before any request but ApiVersions and the SASL ones. */
   saslRequired: boolean;
+  metrics: KafkaMetrics;
 }
 
 interface Slot {
@@ -51,6 +53,7 @@ export class KafkaConnection implements ConnectionState {
     private readonly onClose: () => void,
   ) {
     this.clientHost = socket.remoteAddress ?? 'unknown';
+    opts.metrics.connectionOpened();
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.logger.debug({ err, client: this.clientHost }, 'kafka connection error'));
@@ -133,12 +136,14 @@ export class KafkaConnection implements ConnectionState {
     }
     const ctx: RequestContext = { header: decoded.header, principal: this.principal, clientHost: this.clientHost, signal: this.abort.signal };
     const handler = handlers[apiKey]!;
+    const started = performance.now();
     const work = (async () => {
       const body = await handler(this.broker, ctx, decoded.body, this);
-      if (body === null) return null;
       // A failed authentication is answered, then the connection is closed (as Kafka does).
-      if (apiKey === ApiKey.SaslAuthenticate && body.errorCode !== 0) this.closeAfterFlush = true;
-      return encodeResponse(apiKey, apiVersion, correlationId, body);
+      if (body && apiKey === ApiKey.SaslAuthenticate && body.errorCode !== 0) this.closeAfterFlush = true;
+      const response = body === null ? null : encodeResponse(apiKey, apiVersion, correlationId, body);
+      this.opts.metrics.request(api.name, (performance.now() - started) / 1000, frame.length + 4, response?.length ?? 0);
+      return response;
     })();
     this.enqueue(work);
   }
@@ -173,12 +178,13 @@ export class KafkaConnection implements ConnectionState {
     if (this.closed) return;
     this.logger.warn({ client: this.clientHost, reason }, 'closing kafka connection');
     this.socket.destroy();
-    this.shutdown();
+    this.shutdown('protocol_error');
   }
 
-  private shutdown(): void {
+  private shutdown(reason: 'client' | 'protocol_error' = 'client'): void {
     if (this.closed) return;
     this.closed = true;
+    this.opts.metrics.connectionClosed(reason);
     this.pending = [];
     this.abort.abort();
     this.onClose();

@@ -5,6 +5,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { createKafkaMetrics, noopKafkaMetrics } from './metrics.ts';
 import type { EmbeddedBus } from '../../bus/index.ts';
 import { joinPath, writeFileAtomic } from '../../log/fs/file-system.ts';
 import { KafkaConnection } from './connection.ts';
@@ -27,6 +29,8 @@ export interface KafkaServerOptions {
   audit?: BrokerContext['audit'];
   /** Frames larger than this close the connection (default 100 MiB, Kafka's socket.request.max.bytes). */
   maxFrameBytes?: number;
+  /** Prometheus registry for the listener's metrics. */
+  registry?: Registry;
 }
 
 export interface RunningKafkaServer {
@@ -81,8 +85,9 @@ export async function startKafkaServer(opts: KafkaServerOptions): Promise<Runnin
     audit: opts.audit ?? ((_p: Principal) => {}),
   };
   const maxFrameBytes = opts.maxFrameBytes ?? 100 * 1024 * 1024;
+  const metrics = opts.registry ? createKafkaMetrics(opts.registry) : noopKafkaMetrics;
   server.on('connection', (socket: Socket) => {
-    const conn = new KafkaConnection(socket, broker, { maxFrameBytes, saslRequired: broker.sasl !== null }, logger, () => connections.delete(conn));
+    const conn = new KafkaConnection(socket, broker, { maxFrameBytes, saslRequired: broker.sasl !== null, metrics }, logger, () => connections.delete(conn));
     connections.add(conn);
   });
   logger.info({ host, port, advertised: broker.advertised }, 'kafka listener started');
