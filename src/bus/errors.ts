@@ -1,6 +1,6 @@
 import { TributaryError } from '../util/errors.ts';
 
-export type BusErrorCode = 'COMMIT_FAILED' | 'NOT_SUBSCRIBED' | 'CONSUMER_CLOSED' | 'PRODUCER_CLOSED' | 'GROUP_ERROR' | 'GROUP_NOT_FOUND' | 'PARTITION_UNKNOWN';
+export type BusErrorCode = 'COMMIT_FAILED' | 'NOT_SUBSCRIBED' | 'CONSUMER_CLOSED' | 'PRODUCER_CLOSED' | 'GROUP_ERROR' | 'GROUP_NOT_FOUND' | 'PARTITION_UNKNOWN' | 'UNSUPPORTED';
 
 export class BusError extends TributaryError {
   declare readonly code: BusErrorCode;

@@ -136,6 +136,7 @@ export async function resolveConfig(
     broker: {
       autoCreateTopics: file.broker?.autoCreateTopics ?? true,
       defaultTopicConfig: file.broker?.defaultTopicConfig ?? {},
+      external: file.broker?.external ?? null,
     },
     topics: file.topics ?? {},
     generators: file.generators ?? [],

@@ -6,6 +6,7 @@
  * misspelt key is an error with a "did you mean" hint instead of being silently ignored.
  */
 import { z } from 'zod';
+import { externalClusterSchema } from '../kafka/client/config.ts';
 import type { AckPolicy, CleanupPolicy, TopicConfig } from '../log/types.ts';
 import { bool, describeValue, got, num, nullableNum, obj, oneOf, str } from '../util/schema.ts';
 
@@ -89,6 +90,7 @@ export const configSchema = obj({
   broker: obj({
     autoCreateTopics: bool().optional(),
     defaultTopicConfig: topicConfigSchema.optional(),
+    external: externalClusterSchema.optional(),
   }).optional(),
   dataDir: str('a directory path').optional(),
   http: listenerSchema.optional(),

@@ -1,9 +1,10 @@
 /** The shapes of a Tributary project configuration (`tributary.config.ts`). */
 import type { z } from 'zod';
+import type { ExternalClusterConfig } from '../kafka/client/config.ts';
 import type { TopicConfig } from '../log/types.ts';
 import type { configSchema, LogLevel } from './schema.ts';
 
-export type { LogLevel };
+export type { LogLevel, ExternalClusterConfig };
 
 export interface ListenerConfig {
   /** TCP port; 0 picks a free one. */
@@ -38,6 +39,17 @@ export interface BrokerConfig {
   autoCreateTopics?: boolean;
   /** Configuration of topics created without explicit settings. */
   defaultTopicConfig?: Partial<TopicConfig>;
+  /**
+   * Use an existing Kafka cluster (Apache Kafka, Redpanda, MSK, …) instead of the embedded log.
+   * `tributary up` then opens no log in the data directory and serves no Kafka listener:
+   * Kafka clients connect to the cluster itself.
+   *
+   * @example
+   * ```ts
+   * broker: { external: { brokers: ['kafka-1:9092', 'kafka-2:9092'], sasl: { mechanism: 'SCRAM-SHA-512', username: 'app', password: process.env.KAFKA_PASSWORD! }, ssl: true } }
+   * ```
+   */
+  external?: ExternalClusterConfig;
 }
 
 /**
@@ -81,7 +93,7 @@ export interface ResolvedConfig {
   http: { host: string; port: number };
   kafka: { host: string; port: number; enabled: boolean; advertisedHost: string | null; sasl: { mechanisms: string[]; users: Record<string, string> } | null };
   logLevel: LogLevel;
-  broker: { autoCreateTopics: boolean; defaultTopicConfig: Partial<TopicConfig> };
+  broker: { autoCreateTopics: boolean; defaultTopicConfig: Partial<TopicConfig>; external: ExternalClusterConfig | null };
   topics: Record<string, Partial<TopicConfig>>;
   generators: GeneratorConfig[];
 }

@@ -38,6 +38,8 @@ export interface HttpAppOptions {
   /** Consumer instances idle this long are closed (default 60 s). */
   consumerIdleTimeoutMs?: number;
   version?: string;
+  /** Routes of feature parts, mounted under `/api/<path>`. */
+  mounts?: Array<{ path: string; app: Hono }>;
 }
 
 export interface HttpApp {
@@ -147,6 +149,7 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
   app.route('/api/topics', topicRoutes({ bus, producer: getProducer }));
   app.route('/api/consumers', consumerRoutes(consumers));
   app.route('/api/groups', groupRoutes(bus));
+  for (const m of opts.mounts ?? []) app.route(`/api/${m.path.replace(/^\/+/, '')}`, m.app);
 
   return {
     app,

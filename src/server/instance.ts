@@ -1,7 +1,8 @@
 /**
  * One running Tributary: what `tributary up` starts, usable from code as well.
  *
- * Start order: bus (opens the data directory) → topics of the config → HTTP API → generators;
+ * Start order: bus (opens the data directory, or connects to `broker.external`) → topics of the
+ * config → Kafka listener (embedded bus only) → HTTP API → generators;
  * stop order is the reverse, so nothing writes to a closed bus. A failure half-way closes what
  * was already started before it is rethrown.
  */
@@ -9,6 +10,9 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Bus, BusProducer } from '../bus/types.ts';
 import type { EmbeddedBus } from '../bus/index.ts';
+import type { Hono } from 'hono';
+import { Governance } from '../govern/index.ts';
+import { PART_FACTORIES, type FeaturePart } from './parts.ts';
 import type { ResolvedConfig } from '../config/types.ts';
 import { createGenerator, type Generator } from '../connect/generator/index.ts';
 import type { TopicConfig } from '../log/types.ts';
@@ -19,7 +23,7 @@ import { startHttpServer, type RunningHttpServer } from './listen.ts';
 export interface TributaryInstance {
   /** `http://host:port` of the HTTP API. */
   httpUrl: string;
-  /** `host:port` Kafka clients bootstrap from. */
+  /** `host:port` Kafka clients bootstrap from (the external cluster's brokers, comma-separated, when `broker.external` is set). */
   kafkaAddress: string;
   bus: Bus;
   registry: Registry;
@@ -31,6 +35,7 @@ export interface TributaryInstance {
 
 export interface StartOptions {
   logger: Logger;
+  governance?: Governance;
   registry?: Registry;
   version?: string;
 }
@@ -70,10 +75,17 @@ export async function ensureTopics(bus: Bus, topics: Record<string, Partial<Topi
 export async function startTributary(config: ResolvedConfig, opts: StartOptions): Promise<TributaryInstance> {
   const { logger } = opts;
   const registry = opts.registry ?? createMetricsRegistry();
+  const external = config.broker.external;
+  // With an external cluster Kafka clients talk to it directly: a listener here would only proxy.
+  const serveKafka = config.kafka.enabled && !external;
   const parts: Record<string, PartStatus> = {
     bus: { state: 'starting' },
     generators: { state: config.generators.length ? 'starting' : 'disabled' },
-    kafka: { state: config.kafka.enabled ? 'starting' : 'disabled' },
+    kafka: serveKafka
+      ? { state: 'starting' }
+      : external
+        ? { state: 'disabled', detail: `broker.external is set: Kafka clients connect to ${external.brokers.join(',')}` }
+        : { state: 'disabled' },
   };
   const cleanups: Array<() => Promise<void>> = [];
   const cleanup = async () => {
@@ -83,21 +95,20 @@ export async function startTributary(config: ResolvedConfig, opts: StartOptions)
   };
 
   try {
-    const { openEmbeddedBus } = await import('../bus/index.ts');
-    const bus: Bus = await openEmbeddedBus({
-      dataDir: config.dataDir,
-      logger,
-      autoCreateTopics: config.broker.autoCreateTopics,
-      defaultTopicConfig: config.broker.defaultTopicConfig,
-      registry,
-    });
+    const { openBus } = await import('../bus/index.ts');
+    const bus: Bus = await openBus(config, { logger, registry });
     cleanups.push(async () => {
       parts['bus'] = { state: 'stopping' };
       await bus.close();
       parts['bus'] = { state: 'stopped' };
     });
-    parts['bus'] = { state: 'ready' };
-    logger.info({ dataDir: config.dataDir }, 'bus open');
+    if (external) {
+      parts['bus'] = { state: 'ready', detail: `external Kafka cluster ${external.brokers.join(',')}` };
+      logger.info({ brokers: external.brokers }, 'bus open on the external Kafka cluster');
+    } else {
+      parts['bus'] = { state: 'ready', detail: 'embedded' };
+      logger.info({ dataDir: config.dataDir }, 'bus open');
+    }
 
     await ensureTopics(bus, config.topics, logger);
 
@@ -115,8 +126,9 @@ export async function startTributary(config: ResolvedConfig, opts: StartOptions)
       await ensureTopics(bus, Object.fromEntries(undeclared.map((t) => [t, {}])), logger);
     }
 
-    let kafkaAddress = `${config.kafka.host}:${config.kafka.port}`;
-    if (config.kafka.enabled) {
+    const governance = opts.governance ?? new Governance();
+    let kafkaAddress = external ? external.brokers.join(',') : `${config.kafka.host}:${config.kafka.port}`;
+    if (serveKafka) {
       const { startKafkaServer } = await import('../kafka/index.ts');
       const kafka = await startKafkaServer({
         bus: bus as EmbeddedBus,
@@ -126,6 +138,7 @@ export async function startTributary(config: ResolvedConfig, opts: StartOptions)
         sasl: config.kafka.sasl,
         logger,
         registry,
+        governance,
       });
       kafkaAddress = kafka.address;
       parts['kafka'] = { state: 'ready', detail: kafka.address };
@@ -136,9 +149,30 @@ export async function startTributary(config: ResolvedConfig, opts: StartOptions)
       });
     }
 
-    const http = createHttpApp({ bus, registry, logger, parts: () => parts, ...(opts.version ? { version: opts.version } : {}) });
+    const created = new Map<string, FeaturePart>();
+    const mounts: Array<{ path: string; app: Hono }> = [];
+    for (const factory of PART_FACTORIES) {
+      const part = await factory({ config, bus, logger, registry, governance, dataDir: config.dataDir, parts: created });
+      if (!part) continue;
+      created.set(part.name, part);
+      mounts.push(...(part.routes ?? []));
+      parts[part.name] = { state: 'starting' };
+    }
+
+    const http = createHttpApp({
+      mounts, bus, registry, logger, parts: () => parts, ...(opts.version ? { version: opts.version } : {}) });
     const server = await startHttpServer(http, { host: config.http.host, port: config.http.port, logger });
     cleanups.push(() => server.close());
+
+    for (const part of created.values()) {
+      await part.start?.();
+      parts[part.name] = part.status?.() ?? { state: 'ready' };
+      cleanups.push(async () => {
+        parts[part.name] = { state: 'stopping' };
+        await part.stop?.();
+        parts[part.name] = { state: 'stopped' };
+      });
+    }
 
     for (const g of generators) g.start();
     if (generators.length) {

@@ -18,7 +18,7 @@ export interface TestBroker {
 }
 
 export async function startTestBroker(
-  opts: { autoCreateTopics?: boolean; dataDir?: string; keepData?: boolean } & Partial<Pick<KafkaServerOptions, 'sasl' | 'authorize' | 'audit' | 'maxFrameBytes'>> = {},
+  opts: { autoCreateTopics?: boolean; dataDir?: string; keepData?: boolean } & Partial<Pick<KafkaServerOptions, 'sasl' | 'governance' | 'maxFrameBytes'>> = {},
 ): Promise<TestBroker> {
   const temp = opts.dataDir ? null : tempDir('tributary-kafka-');
   const dataDir = opts.dataDir ?? temp!.dir;
@@ -29,8 +29,7 @@ export async function startTestBroker(
     port: 0,
     logger,
     ...(opts.sasl !== undefined ? { sasl: opts.sasl } : {}),
-    ...(opts.authorize ? { authorize: opts.authorize } : {}),
-    ...(opts.audit ? { audit: opts.audit } : {}),
+    ...(opts.governance ? { governance: opts.governance } : {}),
     ...(opts.maxFrameBytes ? { maxFrameBytes: opts.maxFrameBytes } : {}),
   });
   return {

@@ -5,8 +5,8 @@
  *
  * Membership: subscribe() joins (JoinGroup → the leader assigns with `range` or `roundrobin`
  * → SyncGroup) and starts heartbeats. A heartbeat answered with REBALANCE_IN_PROGRESS (or a
- * lost membership) starts a rejoin in the background and wakes a waiting poll; poll() waits
- * for a rejoin in progress before reading. Positions of partitions the member keeps across a
+ * lost membership) marks a rejoin and wakes a waiting poll; the next poll() rejoins before
+ * reading, so records already handed out can be committed by their owner first. Positions of partitions the member keeps across a
  * rebalance are kept; new partitions start at the group's committed offset, or at the
  * beginning/end per `fromBeginning`.
  */
@@ -32,6 +32,8 @@ export class EmbeddedConsumer implements BusConsumer {
   private memberId = '';
   private generationId = -1;
   private rejoining: Promise<void> | null = null;
+  /** Set by a heartbeat or commit that learned of a rebalance; the next poll rejoins. */
+  private rejoinNeeded = false;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private wake: AbortController | null = null;
   private closed = false;
@@ -97,6 +99,7 @@ export class EmbeddedConsumer implements BusConsumer {
   }
 
   private rejoin(): Promise<void> {
+    this.rejoinNeeded = false;
     this.rejoining ??= this.joinLoop().finally(() => (this.rejoining = null));
     return this.rejoining;
   }
@@ -171,8 +174,10 @@ export class EmbeddedConsumer implements BusConsumer {
       });
       if (code === GroupErrorCode.NONE) return;
       if (code === GroupErrorCode.UNKNOWN_MEMBER_ID) this.memberId = '';
+      // Rejoin at the next poll, not now: the application may still be processing records of
+      // partitions it is about to lose, and must get to commit them first (Kafka's contract).
+      this.rejoinNeeded = true;
       this.wake?.abort();
-      void this.rejoin().catch(() => {});
     }, this.opts.heartbeatIntervalMs);
     this.heartbeatTimer.unref();
   }
@@ -198,7 +203,8 @@ export class EmbeddedConsumer implements BusConsumer {
       this.lastYield = performance.now();
     }
     for (;;) {
-      if (this.rejoining) await this.rejoining;
+      if (this.rejoinNeeded) await this.rejoin();
+      else if (this.rejoining) await this.rejoining;
       const out = this.fetchAvailable(maxRecords);
       if (out.length > 0 || this.closed) return out;
       const left = deadline - Date.now();
@@ -280,7 +286,7 @@ export class EmbeddedConsumer implements BusConsumer {
     if (bad >= 0) {
       const code = codes[bad]!;
       const rebalance = code === GroupErrorCode.REBALANCE_IN_PROGRESS || code === GroupErrorCode.ILLEGAL_GENERATION || code === GroupErrorCode.UNKNOWN_MEMBER_ID;
-      if (rebalance) void this.rejoin().catch(() => {});
+      if (rebalance) this.rejoinNeeded = true;
       throw new BusError(
         'COMMIT_FAILED',
         rebalance

@@ -73,9 +73,11 @@ export class KafkaCluster {
     return { ...this.connectionOptions(), clientId: this.clientId, bootstrapBrokers: this.bootstrap, timeout: this.config.requestTimeoutMs ?? 30_000 };
   }
 
-  /** A separate set of connections, e.g. for long-polling fetches that must not delay heartbeats. */
-  createPool(): ConnectionPool {
-    const pool = new ConnectionPool(this.clientId, { ...this.connectionOptions(), maxInflights: 5 });
+  /** A separate set of connections (e.g. for long-polling fetches that must not delay heartbeats), sending `clientId`. */
+  createPool(clientId = this.clientId, opts: { minRequestTimeoutMs?: number } = {}): ConnectionPool {
+    const options = { ...this.connectionOptions(), maxInflights: 5 };
+    if (opts.minRequestTimeoutMs !== undefined) options.requestTimeout = Math.max(options.requestTimeout ?? 0, opts.minRequestTimeoutMs);
+    const pool = new ConnectionPool(clientId, options);
     this.pools.add(pool);
     return pool;
   }

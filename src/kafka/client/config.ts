@@ -72,6 +72,7 @@ const brokerAddress = z
   }, { error: (iss) => `expected "host:port" with a port from 1 to 65535${got(iss.input)}` });
 
 const pem = (what: string) => str(`a PEM ${what}`);
+const TLS_KEYS = ['ca', 'cert', 'key', 'passphrase', 'servername', 'rejectUnauthorized'];
 
 export const externalClusterSchema = obj({
   brokers: z
@@ -83,18 +84,27 @@ export const externalClusterSchema = obj({
     username: str('a user name'),
     password: z.string({ error: (iss) => `expected a password string${got(iss.input)}` }),
   }).optional(),
+  // The settings object comes first: when a union fails, the first option's problems are reported.
   ssl: z
     .union([
+      z.strictObject(
+        {
+          ca: z.union([pem('certificate'), z.array(pem('certificate'))], { error: (iss) => `expected a PEM certificate or a list of them${got(iss.input)}` }).optional(),
+          cert: pem('certificate').optional(),
+          key: pem('private key').optional(),
+          passphrase: z.string({ error: (iss) => `expected a string${got(iss.input)}` }).optional(),
+          servername: str('a host name').optional(),
+          rejectUnauthorized: bool().optional(),
+        },
+        {
+          error: (iss) =>
+            iss.code === 'unrecognized_keys'
+              ? `unknown TLS ${iss.keys.length === 1 ? 'setting' : 'settings'} ${iss.keys.map((k) => JSON.stringify(k)).join(', ')}; known: ${TLS_KEYS.map((k) => JSON.stringify(k)).join(', ')}`
+              : `expected true, false or TLS settings { ca, cert, key, … }${got(iss.input)}`,
+        },
+      ),
       bool(),
-      obj({
-        ca: z.union([pem('certificate'), z.array(pem('certificate'))], { error: (iss) => `expected a PEM certificate or a list of them${got(iss.input)}` }).optional(),
-        cert: pem('certificate').optional(),
-        key: pem('private key').optional(),
-        passphrase: z.string({ error: (iss) => `expected a string${got(iss.input)}` }).optional(),
-        servername: str('a host name').optional(),
-        rejectUnauthorized: bool().optional(),
-      }),
-    ], { error: (iss) => `expected true, false or TLS settings { ca, cert, key, … }${got(iss.input)}` })
+    ])
     .optional(),
   replicationFactor: num({ int: true, min: 1, max: 32767 }).optional(),
   connectTimeoutMs: num({ int: true, min: 1 }).optional(),

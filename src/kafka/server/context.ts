@@ -7,16 +7,9 @@ import type { RequestHeaderValue } from '../protocol/headers.ts';
 import type { ProducerIdAllocator } from './producer-ids.ts';
 import type { SaslConfig } from './handlers/sasl.ts';
 
-export interface Principal {
-  /** `User:<name>` for SASL users, `User:ANONYMOUS` without authentication. */
-  name: string;
-}
+import type { Action, Governance, Principal, ResourceType } from '../../govern/index.ts';
 
-export type Action = 'read' | 'write' | 'create' | 'delete' | 'alter' | 'describe';
-export type ResourceType = 'topic' | 'group' | 'cluster';
-
-/** The one authorization seam every entry point passes (allow-all until governance fills it). */
-export type Authorizer = (principal: Principal, action: Action, resource: { type: ResourceType; name: string }) => boolean;
+export type { Action, Principal, ResourceType };
 
 export interface BrokerContext {
   log: Log;
@@ -30,9 +23,8 @@ export interface BrokerContext {
   autoCreateTopics: boolean;
   /** SASL mechanisms and PLAIN users; null = no authentication. */
   sasl: SaslConfig | null;
-  authorize: Authorizer;
-  /** Called for every authorization decision (the audit seam). */
-  audit: (principal: Principal, action: Action, resource: { type: ResourceType; name: string }, allowed: boolean) => void;
+  /** The authorization and audit seam every request passes. */
+  governance: Governance;
 }
 
 export interface RequestContext {
@@ -53,7 +45,5 @@ export interface ConnectionState {
 export type Handler = (broker: BrokerContext, req: RequestContext, body: Message, conn: ConnectionState) => Promise<Message | null> | Message | null;
 
 export function allowed(broker: BrokerContext, req: RequestContext, action: Action, type: ResourceType, name: string): boolean {
-  const ok = broker.authorize(req.principal, action, { type, name });
-  broker.audit(req.principal, action, { type, name }, ok);
-  return ok;
+  return broker.governance.check(req.principal, action, { type, name }, 'kafka');
 }

@@ -10,7 +10,8 @@ import { createKafkaMetrics, noopKafkaMetrics } from './metrics.ts';
 import type { EmbeddedBus } from '../../bus/index.ts';
 import { joinPath, writeFileAtomic } from '../../log/fs/file-system.ts';
 import { KafkaConnection } from './connection.ts';
-import type { Authorizer, BrokerContext, Principal } from './context.ts';
+import type { BrokerContext } from './context.ts';
+import { Governance } from '../../govern/index.ts';
 import type { SaslConfig } from './handlers/sasl.ts';
 import { ProducerIdAllocator } from './producer-ids.ts';
 import { registerKafkaCodecs } from '../protocol/records/compression-codecs.ts';
@@ -25,8 +26,8 @@ export interface KafkaServerOptions {
   logger: Logger;
   autoCreateTopics?: boolean;
   sasl?: SaslConfig | null;
-  authorize?: Authorizer;
-  audit?: BrokerContext['audit'];
+  /** Authorization and audit (default: allow everything, audit in memory). */
+  governance?: Governance;
   /** Frames larger than this close the connection (default 100 MiB, Kafka's socket.request.max.bytes). */
   maxFrameBytes?: number;
   /** Prometheus registry for the listener's metrics. */
@@ -41,8 +42,6 @@ export interface RunningKafkaServer {
   connections(): number;
   close(): Promise<void>;
 }
-
-const allowAll: Authorizer = () => true;
 
 /** The cluster id is created once per data directory and kept (clients compare it). */
 async function clusterIdFor(bus: EmbeddedBus): Promise<string> {
@@ -81,8 +80,7 @@ export async function startKafkaServer(opts: KafkaServerOptions): Promise<Runnin
     advertised: { host: opts.advertisedHost ?? host, port: opts.advertisedPort ?? port },
     autoCreateTopics: opts.autoCreateTopics ?? log.autoCreateTopics,
     sasl: opts.sasl ?? null,
-    authorize: opts.authorize ?? allowAll,
-    audit: opts.audit ?? ((_p: Principal) => {}),
+    governance: opts.governance ?? new Governance(),
   };
   const maxFrameBytes = opts.maxFrameBytes ?? 100 * 1024 * 1024;
   const metrics = opts.registry ? createKafkaMetrics(opts.registry) : noopKafkaMetrics;
