@@ -35,6 +35,29 @@ export interface BusProducer {
   close(): Promise<void>;
 }
 
+/**
+ * A producer whose writes become visible atomically, together with consumer offsets
+ * (Kafka transactions): the basis of exactly-once read-process-write. A new instance with the
+ * same `transactionalId` fences the old one and aborts what it left open.
+ */
+export interface TransactionalProducer {
+  readonly transactionalId: string;
+  beginTransaction(): Promise<void>;
+  /** Records sent inside the open transaction; invisible to read_committed consumers until commit. */
+  send(topic: string, records: ProducerRecord[]): Promise<RecordMetadata[]>;
+  /** Commits these group offsets (next offset to read) as part of the transaction. */
+  sendOffsets(groupId: string, offsets: TopicPartitionOffset[]): Promise<void>;
+  commitTransaction(): Promise<void>;
+  abortTransaction(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TransactionalProducerOptions {
+  transactionalId: string;
+  /** An open transaction older than this is aborted by the coordinator (default 60 s). */
+  transactionTimeoutMs?: number;
+}
+
 export interface ConsumedRecord extends LogRecord {
   topic: string;
   partition: number;
@@ -62,6 +85,8 @@ export interface ConsumerOptions {
   groupInstanceId?: string;
   /** Upper bound of records one poll returns (default 10 000). */
   maxPollRecords?: number;
+  /** `read_committed` hides records of open and aborted transactions (default `read_uncommitted`). */
+  isolationLevel?: 'read_uncommitted' | 'read_committed';
 }
 
 export interface BusConsumer {
@@ -157,5 +182,7 @@ export interface Bus {
   producer(opts?: ProducerOptions): BusProducer;
   consumer(opts?: ConsumerOptions): BusConsumer;
   shareConsumer(opts: ShareConsumerOptions): BusShareConsumer;
+  /** Transactions: exactly-once on the embedded log; may be unsupported on an external cluster (BusError UNSUPPORTED). */
+  transactionalProducer(opts: TransactionalProducerOptions): TransactionalProducer;
   close(): Promise<void>;
 }

@@ -55,6 +55,7 @@ export class EmbeddedConsumer implements BusConsumer {
       rebalanceTimeoutMs: opts.rebalanceTimeoutMs ?? 10_000,
       heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 1_000,
       maxPollRecords: opts.maxPollRecords ?? 10_000,
+      isolationLevel: opts.isolationLevel ?? 'read_uncommitted',
     };
   }
 

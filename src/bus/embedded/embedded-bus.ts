@@ -9,7 +9,19 @@ import { GroupCoordinator, type CoordinatorOptions } from '../../log/groups/grou
 import { ShareCoordinator } from '../../log/share/share-coordinator.ts';
 import { createLogMetrics } from '../../log/metrics.ts';
 import type { TopicConfig } from '../../log/types.ts';
-import type { Bus, BusAdmin, BusConsumer, BusProducer, BusShareConsumer, ConsumerOptions, ProducerOptions, ShareConsumerOptions } from '../types.ts';
+import type {
+  Bus,
+  BusAdmin,
+  BusConsumer,
+  BusProducer,
+  BusShareConsumer,
+  ConsumerOptions,
+  ProducerOptions,
+  ShareConsumerOptions,
+  TransactionalProducer,
+  TransactionalProducerOptions,
+} from '../types.ts';
+import { BusError } from '../errors.ts';
 import { EmbeddedAdmin } from './admin.ts';
 import { EmbeddedConsumer } from './consumer.ts';
 import { EmbeddedProducer } from './producer.ts';
@@ -81,6 +93,10 @@ export class EmbeddedBus implements Bus {
     const c = new EmbeddedShareConsumer(this.log, this.shares, opts);
     this.consumers.add(c);
     return c;
+  }
+
+  transactionalProducer(opts: TransactionalProducerOptions): TransactionalProducer {
+    throw new BusError('UNSUPPORTED', `transactional producer ${opts.transactionalId}: log transactions are being built`);
   }
 
   async close(): Promise<void> {

@@ -103,6 +103,7 @@ export class ExternalConsumer implements BusConsumer {
       rebalanceTimeoutMs: opts.rebalanceTimeoutMs ?? 10_000,
       heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 1_000,
       maxPollRecords: opts.maxPollRecords ?? 10_000,
+      isolationLevel: opts.isolationLevel ?? 'read_uncommitted',
       autoCreateTopics: opts.autoCreateTopics ?? true,
     };
     this.fetchPool = cluster.createPool(this.opts.clientId);

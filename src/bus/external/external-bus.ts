@@ -4,8 +4,20 @@
  * unchanged. Share consumers are the exception (see share-consumer.ts).
  */
 import { KafkaCluster, parseExternalClusterConfig, translateKafkaError, type ExternalClusterConfig } from '../../kafka/client/index.ts';
+import { BusError } from '../errors.ts';
 import type { TopicConfig } from '../../log/types.ts';
-import type { Bus, BusAdmin, BusConsumer, BusProducer, BusShareConsumer, ConsumerOptions, ProducerOptions, ShareConsumerOptions } from '../types.ts';
+import type {
+  Bus,
+  BusAdmin,
+  BusConsumer,
+  BusProducer,
+  BusShareConsumer,
+  ConsumerOptions,
+  ProducerOptions,
+  ShareConsumerOptions,
+  TransactionalProducer,
+  TransactionalProducerOptions,
+} from '../types.ts';
 import { ExternalAdmin } from './admin.ts';
 import { ExternalConsumer } from './consumer.ts';
 import { ExternalProducer } from './producer.ts';
@@ -71,6 +83,11 @@ export class ExternalBus implements Bus {
 
   shareConsumer(opts: ShareConsumerOptions): BusShareConsumer {
     return new UnsupportedShareConsumer(opts);
+  }
+
+  /** Transactions are not offered on external clusters yet: parts fall back to at-least-once with idempotent producers. */
+  transactionalProducer(opts: TransactionalProducerOptions): TransactionalProducer {
+    throw new BusError('UNSUPPORTED', `transactional producer ${opts.transactionalId}: transactions are not supported on an external cluster yet; use an idempotent producer (at-least-once)`);
   }
 
   async close(): Promise<void> {
