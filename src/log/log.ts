@@ -22,6 +22,7 @@ import { LogError, storageError } from './errors.ts';
 import { noopLogMetrics, type LogMetrics } from './metrics.ts';
 import { PartitionLog, type ReadRecordsResult, type RecoveryReport } from './partition/partition-log.ts';
 import type { ProducerSnapshot } from './partition/producer-state.ts';
+import type { TxnSnapshot } from './partition/txn-index.ts';
 import { resolveTopicConfig, validateTopicName } from './topic-config.ts';
 import { applyRetention } from './cleaner/retention.ts';
 import { compactPartition } from './cleaner/compactor.ts';
@@ -63,6 +64,8 @@ interface CheckpointEntry {
   logStartOffset: number;
   /** Idempotent-producer state as of the recovery point. */
   producers?: ProducerSnapshot;
+  /** Open and aborted transactions as of the recovery point. */
+  txns?: TxnSnapshot;
 }
 
 /** Producer ids idle this long are forgotten (Kafka's producer.id.expiration.ms is one day). */
@@ -156,6 +159,7 @@ export class Log {
           recoveryPoint: cp?.recoveryPoint ?? null,
           logStartOffset: cp?.logStartOffset ?? null,
           producers: cp?.producers,
+          txns: cp?.txns,
         });
         state.partitions.push(log);
         if (report.truncatedBytes > 0 || report.removedSegments > 0) this.recovery.push({ topic: name, partition: p, ...report });
@@ -199,7 +203,8 @@ export class Log {
         for (const p of t.partitions) {
           const recoveryPoint = p.durableOffset;
           const producers = p.producers.size > 0 ? p.producers.snapshot(recoveryPoint, this.clock() - PRODUCER_EXPIRY_MS) : undefined;
-          partitions[`${t.id}/${p.partition}`] = { recoveryPoint, logStartOffset: p.logStartOffset, producers };
+          const txns = p.txns.empty ? undefined : p.txns.snapshot(recoveryPoint, p.logStartOffset);
+          partitions[`${t.id}/${p.partition}`] = { recoveryPoint, logStartOffset: p.logStartOffset, producers, txns };
         }
       }
       await writeFileAtomic(this.fs, this.checkpointPath, Buffer.from(JSON.stringify({ version: 1, partitions })));

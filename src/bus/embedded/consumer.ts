@@ -224,10 +224,11 @@ export class EmbeddedConsumer implements BusConsumer {
       const a = list[(this.rotate + i) % list.length]!;
       const position = this.resolvePosition(a);
       const p = this.log.partition(a.topic, a.partition);
-      if (position >= p.highWatermark) continue;
+      const readCommitted = this.opts.isolationLevel === 'read_committed';
+      if (position >= (readCommitted ? p.lastStableOffset : p.highWatermark)) continue;
       let read;
       try {
-        read = p.readRecords(position, maxRecords - out.length, 4 * 1024 * 1024);
+        read = p.readRecords(position, maxRecords - out.length, 4 * 1024 * 1024, { readCommitted });
       } catch (err) {
         if (err instanceof LogError && err.code === 'OFFSET_OUT_OF_RANGE') {
           a.position = this.opts.fromBeginning ? p.logStartOffset : p.highWatermark;
@@ -261,7 +262,13 @@ export class EmbeddedConsumer implements BusConsumer {
         });
         return;
       }
-      const waits = list.map((a) => this.log.partition(a.topic, a.partition).waitForData(a.position ?? 0, timeoutMs, signal));
+      const waits = list.map((a) => {
+        const p = this.log.partition(a.topic, a.partition);
+        // read_committed: records below the high watermark may still be unstable; wake on the next
+        // append (a transaction marker moves the stable offset).
+        const from = this.opts.isolationLevel === 'read_committed' ? Math.max(a.position ?? 0, p.highWatermark) : (a.position ?? 0);
+        return p.waitForData(from, timeoutMs, signal);
+      });
       await Promise.race(waits);
     } finally {
       this.wake.abort();

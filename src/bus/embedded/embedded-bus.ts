@@ -21,7 +21,10 @@ import type {
   TransactionalProducer,
   TransactionalProducerOptions,
 } from '../types.ts';
-import { BusError } from '../errors.ts';
+import { EmbeddedTransactionalProducer } from './transactional-producer.ts';
+import { ProducerIdAllocator } from '../../log/txn/producer-ids.ts';
+import { TransactionCoordinator } from '../../log/txn/transaction-coordinator.ts';
+import { joinPath } from '../../log/fs/file-system.ts';
 import { EmbeddedAdmin } from './admin.ts';
 import { EmbeddedConsumer } from './consumer.ts';
 import { EmbeddedProducer } from './producer.ts';
@@ -46,10 +49,14 @@ export class EmbeddedBus implements Bus {
   private readonly adminApi: EmbeddedAdmin;
   private closed = false;
 
+  private readonly transactional = new Set<TransactionalProducer>();
+
   private constructor(
     readonly log: Log,
     readonly groups: GroupCoordinator,
     readonly shares: ShareCoordinator,
+    readonly producerIds: ProducerIdAllocator,
+    readonly txns: TransactionCoordinator,
   ) {
     this.adminApi = new EmbeddedAdmin(log, groups);
   }
@@ -66,7 +73,9 @@ export class EmbeddedBus implements Bus {
     try {
       const groups = await GroupCoordinator.open(log, { clock: log.clock, ...opts.groups });
       const shares = await ShareCoordinator.open(log, log.clock);
-      return new EmbeddedBus(log, groups, shares);
+      const producerIds = await ProducerIdAllocator.open(log.fs, joinPath(log.dataDir, 'kafka-producer-ids.json'));
+      const txns = await TransactionCoordinator.open(log, groups, producerIds, log.clock);
+      return new EmbeddedBus(log, groups, shares, producerIds, txns);
     } catch (err) {
       await log.close().catch(() => {});
       throw err;
@@ -96,7 +105,9 @@ export class EmbeddedBus implements Bus {
   }
 
   transactionalProducer(opts: TransactionalProducerOptions): TransactionalProducer {
-    throw new BusError('UNSUPPORTED', `transactional producer ${opts.transactionalId}: log transactions are being built`);
+    const p = new EmbeddedTransactionalProducer(this.log, this.txns, opts);
+    this.transactional.add(p);
+    return p;
   }
 
   async close(): Promise<void> {
@@ -104,6 +115,8 @@ export class EmbeddedBus implements Bus {
     this.closed = true;
     for (const p of this.producers) await p.close().catch(() => {});
     for (const c of this.consumers) await c.close().catch(() => {});
+    for (const t of this.transactional) await t.close().catch(() => {});
+    this.txns.close();
     this.groups.close();
     await this.log.close();
   }

@@ -4,7 +4,7 @@ import type { Log } from '../../log/log.ts';
 import type { GroupCoordinator } from '../../log/groups/group-coordinator.ts';
 import type { Message } from '../protocol/codec.ts';
 import type { RequestHeaderValue } from '../protocol/headers.ts';
-import type { ProducerIdAllocator } from './producer-ids.ts';
+import type { ProducerIdAllocator } from '../../log/txn/producer-ids.ts';
 import type { SaslConfig } from './handlers/sasl.ts';
 
 import type { Action, Governance, Principal, ResourceType } from '../../govern/index.ts';

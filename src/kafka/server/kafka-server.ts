@@ -13,7 +13,7 @@ import { KafkaConnection } from './connection.ts';
 import type { BrokerContext } from './context.ts';
 import { Governance } from '../../govern/index.ts';
 import type { SaslConfig } from './handlers/sasl.ts';
-import { ProducerIdAllocator } from './producer-ids.ts';
+import { ProducerIdAllocator } from '../../log/txn/producer-ids.ts';
 import { registerKafkaCodecs } from '../protocol/records/compression-codecs.ts';
 
 export interface KafkaServerOptions {

@@ -34,10 +34,16 @@ import {
 } from '../batch/record-batch.ts';
 import { LogError, storageError } from '../errors.ts';
 import { readInt64 } from '../batch/int64.ts';
+import { encodeRecordBatch } from '../batch/record-batch.ts';
 import type { LogMetrics } from '../metrics.ts';
 import { Segment, parseSegmentFileName } from '../segment/segment.ts';
 import type { AppendResult, LogRecord, PartitionDescription, ReadResult, TopicConfig } from '../types.ts';
 import { ProducerState, type ProducerSnapshot } from './producer-state.ts';
+import { TxnIndex, type TxnRange, type TxnSnapshot } from './txn-index.ts';
+
+/** Control record types of transaction markers (the key's second int16). */
+export const CONTROL_ABORT = 0;
+export const CONTROL_COMMIT = 1;
 
 export interface PartitionContext {
   fs: FileSystem;
@@ -91,6 +97,7 @@ export class PartitionLog {
   /** Every offset below this is on disk. */
   durableOffset = 0;
   producers = new ProducerState();
+  txns = new TxnIndex();
 
   private readonly unsynced = new Set<Segment>();
   /** Segments whose fdatasync is in flight: the cleaner must not close them. */
@@ -126,10 +133,11 @@ export class PartitionLog {
    */
   static async open(
     ctx: PartitionContext,
-    checkpoint: { recoveryPoint: number | null; logStartOffset: number | null; producers?: ProducerSnapshot },
+    checkpoint: { recoveryPoint: number | null; logStartOffset: number | null; producers?: ProducerSnapshot; txns?: TxnSnapshot },
   ): Promise<{ log: PartitionLog; report: RecoveryReport }> {
     const p = new PartitionLog(ctx);
     p.producers = ProducerState.fromSnapshot(checkpoint.recoveryPoint === null ? undefined : checkpoint.producers);
+    p.txns = TxnIndex.fromSnapshot(checkpoint.recoveryPoint === null ? undefined : checkpoint.txns);
     const report = await p.recover(checkpoint.recoveryPoint);
     p.logStartOffset = Math.max(checkpoint.logStartOffset ?? 0, p.segments[0]!.baseOffset);
     if (p.logStartOffset > p.logEndOffset) p.logStartOffset = p.logEndOffset;
@@ -256,6 +264,11 @@ export class PartitionLog {
     if (!opts.trusted) {
       const duplicate = this.checkSequences(buf);
       if (duplicate) return duplicate;
+    } else {
+      for (let p = 0; p < buf.length; p += batchTotalSize(buf, p)) {
+        const pid = readInt64(buf, p + 43);
+        if (pid >= 0) this.producers.checkEpoch(pid, buf.readInt16BE(p + 51), `${this.topic}-${this.partition}`);
+      }
     }
     this.maybeRoll(buf.length, now);
     const base = this.logEndOffset;
@@ -318,12 +331,25 @@ export class PartitionLog {
     return null;
   }
 
+  /** Producer and transaction bookkeeping for a batch just appended (or replayed by recovery). */
   private rememberProducerBatch(buf: Buffer, pos: number, now: number): void {
     const pid = readInt64(buf, pos + 43);
-    const baseSequence = buf.readInt32BE(pos + 53);
-    if (pid < 0 || baseSequence < 0) return;
-    const count = batchRecordCount(buf, pos);
+    if (pid < 0) return;
+    const attributes = buf.readInt16BE(pos + 21);
     const firstOffset = batchBaseOffset(buf, pos);
+    this.producers.seenEpoch(pid, buf.readInt16BE(pos + 51));
+    if (attributes & Attr.transactional) {
+      if (attributes & Attr.control) {
+        const marker = decodeBatchRecords(buf, pos)[0];
+        const type = marker?.key && marker.key.length >= 4 ? marker.key.readInt16BE(2) : -1;
+        if (type === CONTROL_ABORT || type === CONTROL_COMMIT) this.txns.end(pid, firstOffset, type === CONTROL_ABORT);
+        return;
+      }
+      this.txns.begin(pid, firstOffset);
+    }
+    const baseSequence = buf.readInt32BE(pos + 53);
+    if (baseSequence < 0) return;
+    const count = batchRecordCount(buf, pos);
     this.producers.record(pid, {
       epoch: buf.readInt16BE(pos + 51),
       firstSeq: baseSequence,
@@ -519,18 +545,18 @@ export class PartitionLog {
    * Reads whole batches starting with the one that holds `offset`, up to `maxBytes` (at least
    * one batch, however large, as Kafka does so a consumer can always make progress).
    */
-  read(offset: number, maxBytes: number): ReadResult {
+  read(offset: number, maxBytes: number, upTo: number = this.highWatermark): ReadResult {
     this.checkReadable(offset);
-    const hw = this.highWatermark;
-    const empty: ReadResult = { batches: Buffer.alloc(0), highWatermark: hw, logStartOffset: this.logStartOffset };
-    if (offset === hw) return empty;
+    const hw = Math.min(upTo, this.highWatermark);
+    const empty: ReadResult = { batches: Buffer.alloc(0), highWatermark: this.highWatermark, logStartOffset: this.logStartOffset };
+    if (offset >= hw) return empty;
     for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
       const seg = this.segments[i]!;
       if (seg.baseOffset >= hw) break;
       const pos = seg.findBatchPosition(offset);
       if (pos < 0) continue;
       const out = this.readFrom(seg, pos, maxBytes, hw);
-      if (out.length > 0) return { batches: out, highWatermark: hw, logStartOffset: this.logStartOffset };
+      if (out.length > 0) return { batches: out, highWatermark: this.highWatermark, logStartOffset: this.logStartOffset };
     }
     return empty;
   }
@@ -559,13 +585,14 @@ export class PartitionLog {
    * Reads and decodes records from `offset` (for in-process consumers): skips control batches,
    * records below `offset` inside the first batch, and batches compaction left empty.
    */
-  readRecords(offset: number, maxRecords: number, maxBytes: number): ReadRecordsResult {
+  readRecords(offset: number, maxRecords: number, maxBytes: number, opts: { readCommitted?: boolean } = {}): ReadRecordsResult {
     const records: LogRecord[] = [];
     let next = offset;
     let bytes = 0;
     let highWatermark = this.highWatermark;
-    while (records.length === 0 && next < this.highWatermark) {
-      const read = this.read(next, maxBytes);
+    const upTo = opts.readCommitted ? this.lastStableOffset : this.highWatermark;
+    while (records.length === 0 && next < upTo) {
+      const read = this.read(next, maxBytes, upTo);
       highWatermark = read.highWatermark;
       const batches = read.batches;
       if (batches.length === 0) break;
@@ -573,7 +600,10 @@ export class PartitionLog {
       while (pos < batches.length && records.length < maxRecords) {
         const size = batchTotalSize(batches, pos);
         const header = readBatchHeader(batches, pos);
-        if ((header.attributes & Attr.control) === 0) {
+        const skip =
+          (header.attributes & Attr.control) !== 0 ||
+          (opts.readCommitted === true && (header.attributes & Attr.transactional) !== 0 && this.txns.isAborted(header.producerId, header.baseOffset));
+        if (!skip) {
           for (const r of decodeBatchRecords(batches, pos)) {
             if (r.offset < next) continue;
             if (records.length >= maxRecords) {
@@ -611,6 +641,32 @@ export class PartitionLog {
       }
     }
     return null;
+  }
+
+  /** Offsets below this hold no open transaction: what read_committed consumers may see. */
+  get lastStableOffset(): number {
+    return Math.min(this.highWatermark, this.txns.firstOpenOffset());
+  }
+
+  /** Aborted transactions overlapping [from, to] (for read_committed Kafka fetches). */
+  abortedTransactions(from: number, to: number): TxnRange[] {
+    return this.txns.abortedIn(from, to);
+  }
+
+  /**
+   * Writes a transaction marker (a control batch) for `pid`: COMMIT makes the producer's open
+   * transaction on this partition visible to read_committed readers, ABORT hides it for good.
+   * Resolves once the marker is durable.
+   */
+  appendMarker(pid: number, epoch: number, commit: boolean, coordinatorEpoch = 0): Promise<AppendResult> {
+    const key = Buffer.alloc(4);
+    key.writeInt16BE(0, 0);
+    key.writeInt16BE(commit ? CONTROL_COMMIT : CONTROL_ABORT, 2);
+    const value = Buffer.alloc(6);
+    value.writeInt16BE(0, 0);
+    value.writeInt32BE(coordinatorEpoch, 2);
+    const batch = encodeRecordBatch([{ key, value }], { now: this.ctx.clock(), producerId: pid, producerEpoch: epoch, transactional: true, control: true });
+    return this.append(batch, { trusted: true });
   }
 
   /** The first record carrying the largest timestamp (ListOffsets MAX_TIMESTAMP, KIP-734). */

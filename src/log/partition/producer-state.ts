@@ -29,9 +29,24 @@ export type SequenceCheck = { kind: 'append' } | { kind: 'duplicate'; entry: Pro
 
 export class ProducerState {
   private readonly producers = new Map<number, ProducerBatchEntry[]>();
+  /** Highest epoch seen per producer id, from data batches and transaction markers alike. */
+  private readonly epochs = new Map<number, number>();
+
+  /** Refuses a write from an epoch older than one already seen (a fenced, zombie producer). */
+  checkEpoch(pid: number, epoch: number, where: string): void {
+    const current = this.epochs.get(pid);
+    if (current !== undefined && epoch < current) {
+      throw new LogError('PRODUCER_FENCED', `producer ${pid} epoch ${epoch} is older than the current epoch ${current} on ${where}: a newer instance took over`);
+    }
+  }
+
+  seenEpoch(pid: number, epoch: number): void {
+    if ((this.epochs.get(pid) ?? -1) < epoch) this.epochs.set(pid, epoch);
+  }
 
   /** Decides what to do with a batch from producer `pid`; throws on a fenced epoch or a sequence gap. */
   check(pid: number, epoch: number, firstSeq: number, count: number, where: string): SequenceCheck {
+    this.checkEpoch(pid, epoch, where);
     const entries = this.producers.get(pid);
     if (!entries || entries.length === 0) return { kind: 'append' };
     const last = entries[entries.length - 1]!;
@@ -77,7 +92,10 @@ export class ProducerState {
 
   static fromSnapshot(snapshot: ProducerSnapshot | undefined): ProducerState {
     const s = new ProducerState();
-    for (const [pid, entries] of snapshot ?? []) s.producers.set(pid, [...entries]);
+    for (const [pid, entries] of snapshot ?? []) {
+      s.producers.set(pid, [...entries]);
+      for (const e of entries) s.seenEpoch(pid, e.epoch);
+    }
     return s;
   }
 

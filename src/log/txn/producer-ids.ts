@@ -2,7 +2,7 @@
  * Producer ids for idempotent producers: a counter persisted in the data directory in blocks,
  * so a restart never hands out an id twice (the next block starts after the last one reserved).
  */
-import { writeFileAtomic, type FileSystem } from '../../log/fs/file-system.ts';
+import { writeFileAtomic, type FileSystem } from '../fs/file-system.ts';
 
 const BLOCK = 1000;
 
