@@ -11,6 +11,7 @@ import { OffsetCommit, OffsetFetch } from './messages/offsets.ts';
 import { CreatePartitions, CreateTopics, DeleteRecords, DeleteTopics, DescribeCluster, DescribeConfigs } from './messages/admin.ts';
 import { InitProducerId, OffsetForLeaderEpoch } from './messages/producers.ts';
 import { SaslAuthenticate, SaslHandshake } from './messages/sasl.ts';
+import { AddOffsetsToTxn, AddPartitionsToTxn, EndTxn, TxnOffsetCommit } from './messages/transactions.ts';
 
 export const ApiKey = {
   Produce: 0,
@@ -33,6 +34,10 @@ export const ApiKey = {
   DeleteRecords: 21,
   InitProducerId: 22,
   OffsetForLeaderEpoch: 23,
+  AddPartitionsToTxn: 24,
+  AddOffsetsToTxn: 25,
+  EndTxn: 26,
+  TxnOffsetCommit: 28,
   DescribeConfigs: 32,
   SaslAuthenticate: 36,
   CreatePartitions: 37,
@@ -61,6 +66,10 @@ export const APIS: ApiSchema[] = [
   DeleteRecords,
   InitProducerId,
   OffsetForLeaderEpoch,
+  AddPartitionsToTxn,
+  AddOffsetsToTxn,
+  EndTxn,
+  TxnOffsetCommit,
   DescribeConfigs,
   SaslAuthenticate,
   CreatePartitions,

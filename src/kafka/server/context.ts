@@ -5,6 +5,7 @@ import type { GroupCoordinator } from '../../log/groups/group-coordinator.ts';
 import type { Message } from '../protocol/codec.ts';
 import type { RequestHeaderValue } from '../protocol/headers.ts';
 import type { ProducerIdAllocator } from '../../log/txn/producer-ids.ts';
+import type { TransactionCoordinator } from '../../log/txn/transaction-coordinator.ts';
 import type { SaslConfig } from './handlers/sasl.ts';
 
 import type { Action, Governance, Principal, ResourceType } from '../../govern/index.ts';
@@ -15,6 +16,7 @@ export interface BrokerContext {
   log: Log;
   groups: GroupCoordinator;
   producerIds: ProducerIdAllocator;
+  txns: TransactionCoordinator;
   logger: Logger;
   nodeId: number;
   clusterId: string;

@@ -13,7 +13,6 @@ import { KafkaConnection } from './connection.ts';
 import type { BrokerContext } from './context.ts';
 import { Governance } from '../../govern/index.ts';
 import type { SaslConfig } from './handlers/sasl.ts';
-import { ProducerIdAllocator } from '../../log/txn/producer-ids.ts';
 import { registerKafkaCodecs } from '../protocol/records/compression-codecs.ts';
 
 export interface KafkaServerOptions {
@@ -58,7 +57,6 @@ export async function startKafkaServer(opts: KafkaServerOptions): Promise<Runnin
   const host = opts.host ?? '127.0.0.1';
   const logger = opts.logger.child({ component: 'kafka' });
   const { log, groups } = opts.bus;
-  const producerIds = await ProducerIdAllocator.open(log.fs, joinPath(log.dataDir, 'kafka-producer-ids.json'));
   const connections = new Set<KafkaConnection>();
   const server: Server = createServer();
   await new Promise<void>((resolve, reject) => {
@@ -73,7 +71,8 @@ export async function startKafkaServer(opts: KafkaServerOptions): Promise<Runnin
   const broker: BrokerContext = {
     log,
     groups,
-    producerIds,
+    producerIds: opts.bus.producerIds,
+    txns: opts.bus.txns,
     logger,
     nodeId: 0,
     clusterId: await clusterIdFor(opts.bus),

@@ -93,18 +93,21 @@ function readAll(broker: BrokerContext, targets: Target[], maxBytes: number, rea
       continue;
     }
     const p = broker.log.partition(t.topic!, t.partition.partition);
-    const offsets = { highWatermark: p.highWatermark, lastStableOffset: p.highWatermark, logStartOffset: p.logStartOffset };
+    const lso = p.lastStableOffset;
+    const offsets = { highWatermark: p.highWatermark, lastStableOffset: lso, logStartOffset: p.logStartOffset };
     const budget = Math.min(t.partition.partitionMaxBytes, maxBytes - bytes);
     if (budget <= 0 && bytes > 0) {
       list.push({ ...base, ...offsets });
       continue;
     }
     try {
-      const read = p.read(t.partition.fetchOffset, Math.max(1, budget));
+      // read_committed readers stop at the last stable offset and learn which transactions to skip.
+      const read = p.read(t.partition.fetchOffset, Math.max(1, budget), readCommitted ? lso : p.highWatermark);
       // Only the first batch of the whole response may exceed the limits.
       const records = bytes > 0 && read.batches.length > budget ? EMPTY : read.batches;
       bytes += records.length;
-      list.push({ ...base, ...offsets, records });
+      const abortedTransactions = readCommitted ? p.abortedTransactions(t.partition.fetchOffset, lso).map((a) => ({ producerId: a.pid, firstOffset: a.first })) : null;
+      list.push({ ...base, ...offsets, records, abortedTransactions });
     } catch (err) {
       const code = err instanceof LogError ? errorCodeOf(err) : ErrorCode.UNKNOWN_SERVER_ERROR;
       if (code === ErrorCode.UNKNOWN_SERVER_ERROR) broker.logger.error({ err }, 'fetch failed');

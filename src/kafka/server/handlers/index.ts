@@ -11,6 +11,7 @@ import { offsetCommit, offsetFetch } from './offsets.ts';
 import { produce } from './produce.ts';
 import { initProducerId, offsetForLeaderEpoch } from './producers.ts';
 import { saslAuthenticate, saslHandshake } from './sasl.ts';
+import { addOffsetsToTxn, addPartitionsToTxn, endTxn, txnOffsetCommit } from './transactions.ts';
 
 export { unsupportedVersionResponse } from './api-versions.ts';
 
@@ -38,6 +39,10 @@ export const handlers: Record<number, Handler> = {
   [ApiKey.DescribeCluster]: (broker) => describeCluster(broker),
   [ApiKey.InitProducerId]: initProducerId,
   [ApiKey.OffsetForLeaderEpoch]: offsetForLeaderEpoch,
+  [ApiKey.AddPartitionsToTxn]: addPartitionsToTxn,
+  [ApiKey.AddOffsetsToTxn]: addOffsetsToTxn,
+  [ApiKey.EndTxn]: endTxn,
+  [ApiKey.TxnOffsetCommit]: txnOffsetCommit,
   [ApiKey.SaslHandshake]: saslHandshake,
   [ApiKey.SaslAuthenticate]: saslAuthenticate,
 };

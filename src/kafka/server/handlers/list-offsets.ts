@@ -10,6 +10,7 @@ const MAX_TIMESTAMP = -3;
 export function listOffsets(broker: BrokerContext, req: RequestContext, body: Message): Message {
   const { log } = broker;
   const version = req.header.apiVersion;
+  const readCommitted = (body.isolationLevel as number) === 1;
   const topics = body.topics as Array<{ name: string; partitions: Array<{ partitionIndex: number; timestamp: number }> }>;
   return {
     throttleTimeMs: 0,
@@ -28,7 +29,7 @@ export function listOffsets(broker: BrokerContext, req: RequestContext, body: Me
         if (!log.hasTopic(t.name) || p.partitionIndex < 0 || p.partitionIndex >= log.partitionCount(t.name)) return answer(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
         try {
           const part = log.partition(t.name, p.partitionIndex);
-          if (p.timestamp === LATEST) return answer(ErrorCode.NONE, part.highWatermark);
+          if (p.timestamp === LATEST) return answer(ErrorCode.NONE, readCommitted ? part.lastStableOffset : part.highWatermark);
           if (p.timestamp === EARLIEST) return answer(ErrorCode.NONE, part.logStartOffset);
           if (p.timestamp === MAX_TIMESTAMP) {
             const found = part.offsetOfMaxTimestamp();

@@ -16,10 +16,9 @@ interface PartitionData {
 export async function produce(broker: BrokerContext, req: RequestContext, body: Message): Promise<Message | null> {
   const acks = body.acks as number;
   const topics = body.topicData as Array<{ name: string; partitionData: PartitionData[] }>;
-  const transactional = body.transactionalId !== null && body.transactionalId !== undefined;
   const results = topics.map((t) => ({
     name: t.name,
-    partitionResponses: t.partitionData.map((p) => appendPartition(broker, req, t.name, p, acks, transactional)),
+    partitionResponses: t.partitionData.map((p) => appendPartition(broker, req, t.name, p, acks)),
   }));
   if (acks === 0) {
     // No answer is expected; still surface failures in the log.
@@ -30,7 +29,7 @@ export async function produce(broker: BrokerContext, req: RequestContext, body: 
   return { responses, throttleTimeMs: 0 };
 }
 
-async function appendPartition(broker: BrokerContext, req: RequestContext, topic: string, p: PartitionData, acks: number, transactional: boolean): Promise<Message> {
+async function appendPartition(broker: BrokerContext, req: RequestContext, topic: string, p: PartitionData, acks: number): Promise<Message> {
   const fail = (errorCode: number, errorMessage: string | null = null) => ({
     index: p.index,
     errorCode,
@@ -41,7 +40,6 @@ async function appendPartition(broker: BrokerContext, req: RequestContext, topic
     errorMessage,
   });
   if (acks !== 0 && acks !== 1 && acks !== -1) return fail(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be -1, 0 or 1, got ${acks}`);
-  if (transactional) return fail(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'transactions are not supported by this broker yet');
   if (!allowed(broker, req, 'write', 'topic', topic)) return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
   const { log } = broker;
   if (!log.hasTopic(topic) || p.index < 0 || p.index >= log.partitionCount(topic)) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);

@@ -2,11 +2,20 @@
 import { LEADER_EPOCH } from '../../../log/partition/partition-log.ts';
 import type { Message } from '../../protocol/codec.ts';
 import { allowed, type BrokerContext, type RequestContext } from '../context.ts';
-import { ErrorCode } from '../kafka-errors.ts';
+import { ErrorCode, errorCodeOf } from '../kafka-errors.ts';
 
 export async function initProducerId(broker: BrokerContext, req: RequestContext, body: Message): Promise<Message> {
-  if (body.transactionalId !== null) {
-    return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
+  const transactionalId = body.transactionalId as string | null;
+  if (transactionalId !== null) {
+    if (!allowed(broker, req, 'write', 'cluster', `transactional-id:${transactionalId}`)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
+    }
+    try {
+      const id = await broker.txns.initProducerId(transactionalId, body.transactionTimeoutMs as number);
+      return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, ...id };
+    } catch (err) {
+      return { throttleTimeMs: 0, errorCode: errorCodeOf(err), producerId: -1, producerEpoch: -1 };
+    }
   }
   if (!allowed(broker, req, 'write', 'cluster', 'kafka-cluster')) {
     return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
