@@ -8,11 +8,26 @@ import { once } from 'node:events';
 import net from 'node:net';
 
 const live = new Set<ChildProcess>();
+/** Children started with `group: true`: signals go to their whole process group. */
+const groups = new WeakSet<ChildProcess>();
+
+function signal(child: ChildProcess, sig: NodeJS.Signals): void {
+  if (groups.has(child) && child.pid !== undefined) {
+    try {
+      process.kill(-child.pid, sig);
+      return;
+    } catch {
+      // the group is gone already; fall back to the child itself
+    }
+  }
+  child.kill(sig);
+}
+
 let hooksInstalled = false;
 
 function killAllNow(): void {
   for (const child of live) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null) signal(child, 'SIGKILL');
   }
   live.clear();
 }
@@ -41,10 +56,15 @@ export interface PeerProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-export function startProcess(command: string, args: string[], opts: { cwd?: string } = {}): PeerProcess {
+/**
+ * `group: true` starts the child in its own process group and signals the whole group, so a
+ * wrapper (e.g. `bash -c '…'`) never leaves its own children behind.
+ */
+export function startProcess(command: string, args: string[], opts: { cwd?: string; group?: boolean } = {}): PeerProcess {
   installHooks();
-  const child = spawn(command, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.group === true });
   live.add(child);
+  if (opts.group) groups.add(child);
   let out = '';
   const waiters: Array<() => void> = [];
   const onData = (chunk: Buffer): void => {
@@ -102,8 +122,8 @@ export function startProcess(command: string, args: string[], opts: { cwd?: stri
         return;
       }
       const gone = once(child, 'exit');
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      signal(child, 'SIGTERM');
+      const timer = setTimeout(() => signal(child, 'SIGKILL'), graceMs);
       try {
         await gone;
       } finally {

@@ -72,15 +72,19 @@ export function renderSection(suiteName: string, suite: Suite, result: SuiteResu
   );
   for (const note of result.notes) lines.push(`- ${note}`);
   if (result.notes.length > 0) lines.push('');
+  const summary = suite.summary?.(result.cases) ?? [];
+  for (const line of summary) lines.push(`- ${line}`);
+  if (summary.length > 0) lines.push('');
 
   const workloads = [...new Set(result.cases.map((c) => c.workload))];
   for (const workload of workloads) {
     const cases = result.cases.filter((c) => c.workload === workload);
     const subject = cases.find((c) => c.system === suite.subject && c.runs.length > 0);
+    const table = suite.tableFor?.(workload) ?? { columns: suite.columns, ratios: suite.ratios };
     lines.push(`### ${workload}`, '');
-    const header = ['system', 'durability', ...suite.columns.map((c) => c.label)];
+    const header = ['system', 'durability', ...table.columns.map((c) => c.label)];
     const subjectName = suite.subject.charAt(0).toUpperCase() + suite.subject.slice(1);
-    const ratioCols = suite.ratios.map((r) => `${subjectName} ÷ this, ${r.label}`);
+    const ratioCols = table.ratios.map((r) => `${subjectName} ÷ this, ${r.label}`);
     header.push(...ratioCols);
     lines.push(`| ${header.join(' | ')} |`);
     lines.push(`|${header.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`);
@@ -88,10 +92,10 @@ export function renderSection(suiteName: string, suite: Suite, result: SuiteResu
       const cells = [escapeCell(c.system), escapeCell(c.durability)];
       if (c.runs.length === 0) {
         const msg = c.errors[0]?.message ?? 'no result';
-        cells.push(`failed: ${escapeCell(msg.slice(0, 120))}`, ...new Array(suite.columns.length - 1 + suite.ratios.length).fill(''));
+        cells.push(`failed: ${escapeCell(msg.slice(0, 120))}`, ...new Array(table.columns.length - 1 + table.ratios.length).fill(''));
       } else {
-        for (const col of suite.columns) cells.push(fmt(c.medians[col.key], col.digits));
-        for (const r of suite.ratios) {
+        for (const col of table.columns) cells.push(fmt(c.medians[col.key], col.digits));
+        for (const r of table.ratios) {
           if (!subject || c === subject) cells.push('—');
           else {
             const ratio = (subject.medians[r.key] ?? NaN) / (c.medians[r.key] ?? NaN);

@@ -8,6 +8,8 @@
  * itself even when it throws.
  */
 
+import type { CaseResult } from './report.ts';
+
 /** Named figures of one run of one case, e.g. `{ produceRecordsPerSec: 412000, … }`. */
 export type Metrics = Record<string, number>;
 
@@ -43,6 +45,12 @@ export interface RatioColumn {
   label: string;
 }
 
+/** The columns of one workload's table. */
+export interface TableSpec {
+  columns: MetricColumn[];
+  ratios: RatioColumn[];
+}
+
 export interface PreparedSuite {
   cases: BenchCase[];
   /** Settings worth recording (sizes, versions, client parameters). */
@@ -70,5 +78,9 @@ export interface Suite {
   ratios: RatioColumn[];
   /** Help text for the suite's own options. */
   optionsHelp?: string;
+  /** Optional: other columns for some workloads' tables (default: `columns` and `ratios`). */
+  tableFor?(workload: string): TableSpec | undefined;
+  /** Optional: lines listed after the notes, computed from the medians (e.g. goals met or not). */
+  summary?(cases: CaseResult[]): string[];
   prepare(opts: SuiteOptions): Promise<PreparedSuite>;
 }
