@@ -34,6 +34,13 @@ async function createOne(broker: BrokerContext, req: RequestContext, t: Creatabl
   const { log } = broker;
   const fail = (errorCode: number, errorMessage: string) => ({ name: t.name, topicId: ZERO_UUID, errorCode, errorMessage, numPartitions: -1, replicationFactor: -1, configs: null });
   if (!allowed(broker, req, 'create', 'topic', t.name)) return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `not allowed to create topic ${t.name}`);
+  // Kafka's rule: -1 means "the default", anything else must be positive.
+  if (t.replicationFactor < -1 || t.replicationFactor === 0) {
+    return fail(ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor must be larger than 0, or -1 for the default; got ${t.replicationFactor}`);
+  }
+  if (t.numPartitions < -1 || t.numPartitions === 0) {
+    return fail(ErrorCode.INVALID_PARTITIONS, `number of partitions must be larger than 0, or -1 for the default; got ${t.numPartitions}`);
+  }
   if (t.replicationFactor > 1) {
     return fail(ErrorCode.INVALID_REPLICATION_FACTOR, `replication factor ${t.replicationFactor} is larger than the number of brokers (1)`);
   }
