@@ -48,7 +48,9 @@ export function servicePrincipal(part: string): Principal {
 }
 
 export class Governance {
+  /** A circular buffer of the last `ringSize` events (next write at `head`). */
   private readonly ring: AuditEvent[] = [];
+  private head = 0;
   private readonly listeners = new Set<(e: AuditEvent) => void>();
 
   constructor(
@@ -69,14 +71,16 @@ export class Governance {
   }
 
   audit(event: AuditEvent): void {
-    this.ring.push(event);
-    if (this.ring.length > this.ringSize) this.ring.splice(0, this.ring.length - this.ringSize);
+    if (this.ring.length < this.ringSize) this.ring.push(event);
+    else this.ring[this.head] = event;
+    this.head = (this.head + 1) % this.ringSize;
     for (const l of this.listeners) l(event);
   }
 
   /** The most recent audit events, newest last. */
   recent(limit = 100): AuditEvent[] {
-    return this.ring.slice(-limit);
+    const ordered = this.ring.length < this.ringSize ? this.ring : [...this.ring.slice(this.head), ...this.ring.slice(0, this.head)];
+    return ordered.slice(-limit);
   }
 
   onAudit(listener: (e: AuditEvent) => void): () => void {

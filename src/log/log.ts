@@ -80,6 +80,8 @@ export class Log {
   readonly autoCreateTopics: boolean;
   private readonly metrics: LogMetrics;
   private readonly topics = new Map<string, TopicState>();
+  /** Names whose deletion is still moving files: not available for a new topic yet. */
+  private readonly deleting = new Set<string>();
   private readonly topicsDir: string;
   private readonly trashDir: string;
   private readonly checkpointPath: string;
@@ -222,6 +224,7 @@ export class Log {
       throw new LogError('TOPIC_NAME_INVALID', `topic names starting with "__" are reserved for internal topics: "${name}"`);
     }
     if (this.topics.has(name)) throw new LogError('TOPIC_EXISTS', `topic ${name} already exists`);
+    if (this.deleting.has(name)) throw new LogError('TOPIC_EXISTS', `topic ${name} is marked for deletion`);
     const resolved = resolveTopicConfig(config, this.defaults);
     const dir = joinPath(this.topicsDir, name);
     const state: TopicState = { id: randomUUID(), name, internal: opts.internal ?? false, config: resolved, partitions: [], dir };
@@ -254,23 +257,32 @@ export class Log {
     this.assertOpen();
     const state = this.requireTopic(name);
     this.topics.delete(name);
-    for (const p of state.partitions) await p.abandon();
+    this.deleting.add(name);
     const trash = joinPath(this.trashDir, `${name}-${state.id}`);
     try {
+      for (const p of state.partitions) await p.abandon();
       this.fs.rename(state.dir, trash);
       await this.fs.syncDir(this.topicsDir);
       await this.fs.syncDir(this.trashDir);
     } catch (err) {
       throw storageError(err, `deleting topic ${name}`);
+    } finally {
+      this.deleting.delete(name);
     }
     // Removal of the files is not needed for correctness; do it off the request path.
-    setImmediate(() => {
-      try {
-        this.fs.rmrf(trash);
-      } catch (err) {
-        this.logger.warn({ err, trash }, 'could not remove deleted topic files (removed at next start)');
-      }
-    });
+    const removed = this.fs.rmrfAsync
+      ? this.fs.rmrfAsync(trash)
+      : new Promise<void>((resolve, reject) =>
+          setImmediate(() => {
+            try {
+              this.fs.rmrf(trash);
+              resolve();
+            } catch (err) {
+              reject(err);
+            }
+          }),
+        );
+    removed.catch((err: unknown) => this.logger.warn({ err, trash }, 'could not remove deleted topic files (removed at next start)'));
     this.logger.info({ topic: name }, 'topic deleted');
   }
 

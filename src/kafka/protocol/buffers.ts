@@ -61,6 +61,11 @@ export class Writer {
     this.ensure(8);
     if (typeof v === 'bigint') {
       this.buf.writeBigInt64BE(v, this.pos);
+    } else if (v >= 9223372036854775807) {
+      // A decoded Long.MAX_VALUE comes back as the double 2^63: write the int64 it stood for.
+      this.buf.writeBigInt64BE(0x7fffffffffffffffn, this.pos);
+    } else if (v <= -9223372036854775808) {
+      this.buf.writeBigInt64BE(-0x8000000000000000n, this.pos);
     } else {
       const hi = Math.floor(v / TWO_32);
       this.buf.writeInt32BE(hi, this.pos);

@@ -225,7 +225,7 @@ function readValue(r: Reader, f: Field, type: FieldType, version: number, flexib
     case 'records': {
       const n = flexible ? r.uvarint() - 1 : r.int32();
       if (n < 0) {
-        if (n === -1) return null;
+        if (n === -1) return nullable ? null : Buffer.alloc(0);
         throw new ProtocolError('MALFORMED_FRAME', `${where}.${f.name}: negative length ${n}`);
       }
       return r.bytes(n, `${where}.${f.name}`);

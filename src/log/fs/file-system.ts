@@ -34,6 +34,8 @@ export interface FileSystem {
   unlink(path: string): void;
   /** Removes a directory tree (used for deleted topics; durability via syncDir of the parent). */
   rmrf(path: string): void;
+  /** Like rmrf, off the event loop where the implementation can (deleting big topics). */
+  rmrfAsync?(path: string): Promise<void>;
   syncDir(path: string): Promise<void>;
   readFile(path: string): Buffer;
 }

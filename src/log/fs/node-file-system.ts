@@ -32,6 +32,9 @@ export class NodeFileSystem implements FileSystem {
   rmrf(path: string): void {
     nodeFs.rmSync(path, { recursive: true, force: true });
   }
+  rmrfAsync(path: string): Promise<void> {
+    return nodeFs.promises.rm(path, { recursive: true, force: true });
+  }
   syncDir(path: string): Promise<void> {
     return new Promise((resolve, reject) => {
       nodeFs.open(path, 'r', (err, fd) => {

@@ -254,6 +254,12 @@ export class PartitionLog {
       if (!opts.trusted) {
         const check = checkBatch(buf, pos, buf.length, cfg.maxRecordBytes);
         if (!check.ok) throw new LogError('BATCH_INVALID', `invalid record batch for ${this.topic}-${this.partition}: ${check.reason}`);
+        // Producers' batches cover exactly their records (Kafka's LogValidator); only compaction leaves gaps.
+        const count = batchRecordCount(buf, pos);
+        const lastOffsetDelta = buf.readInt32BE(pos + 23);
+        if (count === 0 || lastOffsetDelta !== count - 1) {
+          throw new LogError('BATCH_INVALID', `invalid record batch for ${this.topic}-${this.partition}: lastOffsetDelta ${lastOffsetDelta} does not match ${count} records`);
+        }
         const problem = validateBatchRecords(buf, pos);
         if (problem) throw new LogError('BATCH_INVALID', `invalid records in batch for ${this.topic}-${this.partition}: ${problem}`);
       }
@@ -775,6 +781,9 @@ export class PartitionLog {
   async abandon(): Promise<void> {
     if (this.relaxedTimer) clearInterval(this.relaxedTimer);
     this.closed = true;
+    // A group commit scheduled but not started must not fsync the files closed below.
+    this.unsynced.clear();
+    this.dirDirty = false;
     this.wakeAll();
     this.rejectAcks(new LogError('TOPIC_UNKNOWN', `topic ${this.topic} was deleted before the append was durable`));
     if (this.flushActive) await this.flushing!.catch(() => {});

@@ -110,10 +110,13 @@ export class Segment {
    */
   findBatchPosition(offset: number): number {
     let pos = this.offsetIndex.floorPosition(offset);
-    const header = Buffer.allocUnsafe(LOG_OVERHEAD + 16);
+    const header = Buffer.alloc(27);
     while (pos + BATCH_HEADER_SIZE <= this.size) {
-      this.file.read(header, 0, 27, pos);
+      // A short read or an impossible size means the file is not what the index says (it was
+      // replaced or truncated underneath): treat it as the end rather than read garbage.
+      if (this.file.read(header, 0, 27, pos) < 27) return -1;
       const size = header.readInt32BE(8) + LOG_OVERHEAD;
+      if (size < BATCH_HEADER_SIZE) return -1;
       if (batchBaseOffset(header) + header.readInt32BE(23) >= offset) return pos;
       pos += size;
     }
@@ -125,11 +128,13 @@ export class Segment {
     if (this.maxTimestamp < ts) return -1;
     const after = this.timeIndex.lastOffsetBefore(ts);
     let pos = after < 0 ? 0 : this.findBatchPosition(after);
-    const header = Buffer.allocUnsafe(BATCH_HEADER_SIZE);
+    const header = Buffer.alloc(BATCH_HEADER_SIZE);
     while (pos >= 0 && pos + BATCH_HEADER_SIZE <= this.size) {
-      this.file.read(header, 0, BATCH_HEADER_SIZE, pos);
+      if (this.file.read(header, 0, BATCH_HEADER_SIZE, pos) < BATCH_HEADER_SIZE) return -1;
       if (batchMaxTimestamp(header) >= ts) return pos;
-      pos += batchTotalSize(header);
+      const size = batchTotalSize(header);
+      if (size < BATCH_HEADER_SIZE) return -1;
+      pos += size;
     }
     return -1;
   }

@@ -92,7 +92,14 @@ function readAll(broker: BrokerContext, targets: Target[], maxBytes: number, rea
       list.push(base);
       continue;
     }
-    const p = broker.log.partition(t.topic!, t.partition.partition);
+    let p;
+    try {
+      p = broker.log.partition(t.topic!, t.partition.partition);
+    } catch (err) {
+      // Deleted (or shrunk) while the fetch was waiting.
+      list.push({ ...base, errorCode: err instanceof LogError ? errorCodeOf(err) : ErrorCode.UNKNOWN_SERVER_ERROR });
+      continue;
+    }
     const lso = p.lastStableOffset;
     const offsets = { highWatermark: p.highWatermark, lastStableOffset: lso, logStartOffset: p.logStartOffset };
     const budget = Math.min(t.partition.partitionMaxBytes, maxBytes - bytes);

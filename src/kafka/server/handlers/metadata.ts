@@ -73,7 +73,13 @@ async function describeRequested(broker: BrokerContext, req: RequestContext, t: 
       return failed(errorCodeOf(err), name);
     }
   }
-  return describeTopicForMetadata(broker, name);
+  try {
+    return describeTopicForMetadata(broker, name);
+  } catch (err) {
+    // Deleted while we were creating it.
+    if (err instanceof LogError) return failed(errorCodeOf(err), name);
+    throw err;
+  }
 }
 
 export function describeCluster(broker: BrokerContext): Message {
