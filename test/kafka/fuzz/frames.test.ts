@@ -39,7 +39,8 @@ const FRAMES = framesFromEnv(100_000);
 const SEED = seedFromEnv();
 const CONCURRENCY = Number(process.env.FUZZ_CONNECTIONS ?? 64);
 const MAX_FRAME_BYTES = 100 * 1024 * 1024; // the broker's default
-const CLOSE_BOUND_MS = 5_000;
+// Hang detectors, not speed goals: generous so a loaded machine (CI on 2 cores) cannot trip them.
+const CLOSE_BOUND_MS = 60_000;
 const MEMORY_BOUND = 300 * 1024 * 1024;
 
 setFlagsFromString('--expose-gc');
@@ -128,7 +129,7 @@ test(`the broker survives ${FRAMES} fuzzed frames over TCP`, { timeout: 180_000 
     assert.ok(lingering <= baselineConnections, `${lingering - baselineConnections} fuzz connections still open ${CLOSE_BOUND_MS} ms after the fuzz`);
     assert.ok(after.heapUsed - before.heapUsed < MEMORY_BOUND, `heap grew by ${mb(after.heapUsed - before.heapUsed)}`);
     assert.ok(after.rss - before.rss < MEMORY_BOUND, `rss grew by ${mb(after.rss - before.rss)}`);
-    assert.ok(loop.max / 1e6 < 3_000, `the event loop stalled for ${(loop.max / 1e6).toFixed(0)} ms`);
+    assert.ok(loop.max / 1e6 < 30_000, `the event loop stalled for ${(loop.max / 1e6).toFixed(0)} ms`);
 
     // A real client still works, and the records from before the fuzz are intact.
     const more = Array.from({ length: 5 }, (_, i) => ({ key: `after-${i}`, value: `after the fuzz ${i}` }));
