@@ -4,11 +4,17 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isTributaryError } from '../util/errors.ts';
+import { connectorsCommand } from './commands/connectors.ts';
 import { consumeCommand } from './commands/consume.ts';
+import { dagsCommand, schedulerCommand, workerCommand } from './commands/dags.ts';
 import { groupsCommand } from './commands/groups.ts';
 import { initCommand } from './commands/init.ts';
+import { lakeCommand } from './commands/lake.ts';
+import { modelsCommand } from './commands/models.ts';
 import { produceCommand } from './commands/produce.ts';
+import { sqlCommand } from './commands/sql.ts';
 import { topicsCommand } from './commands/topics.ts';
+import { streamsCommand } from './commands/streams.ts';
 import { upCommand } from './commands/up.ts';
 import { CliError, EXIT, processIo, type CliIo } from './io.ts';
 import { VERSION } from './version.ts';
@@ -32,6 +38,14 @@ export function createProgram(io: CliIo): Command {
     .addCommand(produceCommand(io))
     .addCommand(consumeCommand(io))
     .addCommand(groupsCommand(io))
+    .addCommand(streamsCommand(io))
+    .addCommand(connectorsCommand(io))
+    .addCommand(lakeCommand(io))
+    .addCommand(sqlCommand(io))
+    .addCommand(modelsCommand(io))
+    .addCommand(dagsCommand(io))
+    .addCommand(schedulerCommand(io))
+    .addCommand(workerCommand(io))
     .addHelpText('after', '\nClient commands reach a running `tributary up` at --server (env TRIBUTARY_SERVER, default http://localhost:8080).');
   configure(program, io);
   return program;

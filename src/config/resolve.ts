@@ -4,6 +4,11 @@ import { ConfigSourceError } from './errors.ts';
 import { displayPath, loadConfig } from './load.ts';
 import { describeValue, LOG_LEVELS, type LogLevel } from './schema.ts';
 import type { ResolvedConfig, TributaryConfig } from './types.ts';
+import { resolveLakeConfig } from '../lake/config.ts';
+import { resolveConnectConfig } from '../connect/settings.ts';
+import { resolveStreamsConfig } from '../streams/config.ts';
+import { resolveFlowConfig } from '../flow/config.ts';
+import { resolveWarehouseConfig } from '../warehouse/config.ts';
 
 export const DEFAULTS = {
   configFile: './tributary.config.ts',
@@ -140,5 +145,10 @@ export async function resolveConfig(
     },
     topics: file.topics ?? {},
     generators: file.generators ?? [],
+    lake: resolveLakeConfig(file.lake, { fileDir, dataDir }),
+    streams: resolveStreamsConfig(file.streams, { fileDir }),
+    connect: resolveConnectConfig(file.connect),
+    flow: resolveFlowConfig(file.flow, { fileDir }),
+    warehouse: resolveWarehouseConfig(file.warehouse, { fileDir, dataDir }),
   };
 }

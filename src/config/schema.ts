@@ -7,6 +7,11 @@
  */
 import { z } from 'zod';
 import { externalClusterSchema } from '../kafka/client/config.ts';
+import { connectConfigSchema } from '../connect/settings.ts';
+import { lakeConfigSchema } from '../lake/config.ts';
+import { streamsConfigSchema } from '../streams/config.ts';
+import { flowConfigSchema } from '../flow/config.ts';
+import { warehouseConfigSchema } from '../warehouse/config.ts';
 import type { AckPolicy, CleanupPolicy, TopicConfig } from '../log/types.ts';
 import { bool, describeValue, got, num, nullableNum, obj, oneOf, str } from '../util/schema.ts';
 
@@ -104,4 +109,9 @@ export const configSchema = obj({
     .array(generatorSchema, { error: (iss) => `expected an array of generators${got(iss.input)}` })
     .optional(),
   logLevel: logLevelSchema.optional(),
+  connect: connectConfigSchema.optional(),
+  lake: lakeConfigSchema.optional(),
+  streams: streamsConfigSchema.optional(),
+  flow: flowConfigSchema.optional(),
+  warehouse: warehouseConfigSchema.optional(),
 });

@@ -1,6 +1,11 @@
 /** The shapes of a Tributary project configuration (`tributary.config.ts`). */
 import type { z } from 'zod';
 import type { ExternalClusterConfig } from '../kafka/client/config.ts';
+import type { ConnectConfig, ResolvedConnectConfig } from '../connect/settings.ts';
+import type { LakeConfig, ResolvedLakeConfig } from '../lake/config.ts';
+import type { ResolvedStreamsConfig, StreamsConfig } from '../streams/config.ts';
+import type { FlowConfig, ResolvedFlowConfig } from '../flow/config.ts';
+import type { ResolvedWarehouseConfig, WarehouseConfig } from '../warehouse/config.ts';
 import type { TopicConfig } from '../log/types.ts';
 import type { configSchema, LogLevel } from './schema.ts';
 
@@ -77,6 +82,16 @@ export interface TributaryConfig {
   /** Built-in event generators (demo data). */
   generators?: GeneratorConfig[];
   logLevel?: LogLevel;
+  /** Connectors (sources and sinks) started with `tributary up`, and your own connector plugins. */
+  connect?: ConnectConfig;
+  /** The data lake: location, zone retention, topic → table sinks (default: a lake folder in the data directory). */
+  lake?: LakeConfig;
+  /** Stream apps (`streams/*.ts`) that `tributary up` runs, and their settings. */
+  streams?: StreamsConfig;
+  /** Workflows: DAG files (`dags/*.ts`), metadata store (SQLite or PostgreSQL), workers, pools. */
+  flow?: FlowConfig;
+  /** The SQL warehouse: the models folder (SQL models, tests) and the DuckDB database file. */
+  warehouse?: WarehouseConfig;
 }
 
 // The hand-written interface (with its docs) and the schema must describe the same thing.
@@ -96,4 +111,9 @@ export interface ResolvedConfig {
   broker: { autoCreateTopics: boolean; defaultTopicConfig: Partial<TopicConfig>; external: ExternalClusterConfig | null };
   topics: Record<string, Partial<TopicConfig>>;
   generators: GeneratorConfig[];
+  lake: ResolvedLakeConfig;
+  streams: ResolvedStreamsConfig;
+  connect: ResolvedConnectConfig;
+  flow: ResolvedFlowConfig;
+  warehouse: ResolvedWarehouseConfig;
 }

@@ -40,6 +40,10 @@ export interface HttpAppOptions {
   version?: string;
   /** Routes of feature parts, mounted under `/api/<path>`. */
   mounts?: Array<{ path: string; app: Hono }>;
+  /** Routes of feature parts mounted at the root, `/<path>`. */
+  rootMounts?: Array<{ path: string; app: Hono }>;
+  /** Serves the web UI for GET paths outside `/api` (see `createWebUi`). */
+  web?: (c: Context) => Promise<Response>;
 }
 
 export interface HttpApp {
@@ -150,6 +154,11 @@ export function createHttpApp(opts: HttpAppOptions): HttpApp {
   app.route('/api/consumers', consumerRoutes(consumers));
   app.route('/api/groups', groupRoutes(bus));
   for (const m of opts.mounts ?? []) app.route(`/api/${m.path.replace(/^\/+/, '')}`, m.app);
+  for (const m of opts.rootMounts ?? []) app.route(`/${m.path.replace(/^\/+/, '')}`, m.app);
+  if (opts.web) {
+    const web = opts.web;
+    app.get('*', (c, next) => (c.req.path === '/api' || c.req.path.startsWith('/api/') ? next() : web(c)));
+  }
 
   return {
     app,

@@ -19,6 +19,7 @@ import type { TopicConfig } from '../log/types.ts';
 import { createMetricsRegistry } from '../monitor/metrics.ts';
 import { createHttpApp, type PartStatus } from './app.ts';
 import { startHttpServer, type RunningHttpServer } from './listen.ts';
+import { createWebUi } from './web-ui.ts';
 
 export interface TributaryInstance {
   /** `http://host:port` of the HTTP API. */
@@ -131,7 +132,7 @@ export async function startTributary(config: ResolvedConfig, opts: StartOptions)
     if (serveKafka) {
       const { startKafkaServer } = await import('../kafka/index.ts');
       const kafka = await startKafkaServer({
-        bus: bus as EmbeddedBus,
+        bus: bus as unknown as EmbeddedBus,
         host: config.kafka.host,
         port: config.kafka.port,
         ...(config.kafka.advertisedHost ? { advertisedHost: config.kafka.advertisedHost } : {}),
@@ -151,16 +152,19 @@ export async function startTributary(config: ResolvedConfig, opts: StartOptions)
 
     const created = new Map<string, FeaturePart>();
     const mounts: Array<{ path: string; app: Hono }> = [];
+    const rootMounts: Array<{ path: string; app: Hono }> = [];
     for (const factory of PART_FACTORIES) {
       const part = await factory({ config, bus, logger, registry, governance, dataDir: config.dataDir, parts: created });
       if (!part) continue;
       created.set(part.name, part);
       mounts.push(...(part.routes ?? []));
+      rootMounts.push(...(part.rootRoutes ?? []));
       parts[part.name] = { state: 'starting' };
     }
 
     const http = createHttpApp({
-      mounts, bus, registry, logger, parts: () => parts, ...(opts.version ? { version: opts.version } : {}) });
+      mounts, rootMounts, bus, registry, logger, parts: () => parts, ...(opts.version ? { version: opts.version } : {}),
+      web: createWebUi({ logger }).handler });
     const server = await startHttpServer(http, { host: config.http.host, port: config.http.port, logger });
     cleanups.push(() => server.close());
 

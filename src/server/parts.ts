@@ -28,6 +28,8 @@ export interface FeaturePart {
   name: string;
   /** Routes mounted under `/api/<path>`. */
   routes?: Array<{ path: string; app: Hono }>;
+  /** Routes mounted at the root, `/<path>` (e.g. connect's `/ingest`), outside the JSON API. */
+  rootRoutes?: Array<{ path: string; app: Hono }>;
   start?(): Promise<void>;
   stop?(): Promise<void>;
   status?(): PartStatus;
@@ -36,4 +38,11 @@ export interface FeaturePart {
 export type PartFactory = (ctx: PartContext) => Promise<FeaturePart | null>;
 
 /** Feature parts in start order; a feature adds its factory with one line here. */
-export const PART_FACTORIES: PartFactory[] = [];
+export const PART_FACTORIES: PartFactory[] = [
+  async (ctx) => (await import('../monitor/part.ts')).createMonitorPart(ctx), // metrics history, consumer lag, live events
+  async (ctx) => (await import('../connect/part.ts')).createConnectPart(ctx), // connectors: REST API, runtime, POST /ingest/<topic>
+  async (ctx) => (await import('../lake/part.ts')).createLakePart(ctx), // lake: tables, snapshots, sinks, /api/lake
+  async (ctx) => (await import('../warehouse/part.ts')).createWarehousePart(ctx), // SQL gateway over the lake, models: /api/sql, /api/models
+  async (ctx) => (await import('../streams/part.ts')).createStreamsPart(ctx), // stream apps of streams/, /api/streams
+  async (ctx) => (await import('../flow/part.ts')).createFlowPart(ctx), // workflows: DAGs of dags/, scheduler, workers, /api/dags
+];

@@ -1,0 +1,12 @@
+import { shopLake } from '../test/warehouse/helpers/shop.ts';
+import { SqlGateway } from '../src/warehouse/gateway/gateway.ts';
+import { ModelRunner } from '../src/warehouse/models/runner.ts';
+import { Governance } from '../src/govern/index.ts';
+const { lake, counts } = await shopLake({ events: 6000, startTime: Date.UTC(2024, 4, 31, 12), ratePerSecond: 0.05 });
+console.log(counts, (await lake.tables()).map(t => [t.fullName, t.rows]));
+const gw = await SqlGateway.open({ lake });
+const runner = new ModelRunner({ gateway: gw, lake, modelsDir: 'examples/shop/models', governance: new Governance() });
+for (const r of (await runner.build()).results) console.log(r.model, r.status, r.rows, r.error?.message);
+for (const t of ['search_ranking_last_hour', 'top_products', 'monthly_order_stats']) console.log(t, await gw.all(`select * from curated.${t} limit 4`));
+for (const r of (await runner.test()).results) console.log(r.test, r.status, r.failures, r.error?.message ?? '');
+await gw.close(); await lake.close();

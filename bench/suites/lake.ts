@@ -1,0 +1,252 @@
+/**
+ * The lake suite. Part "sink vs DuckDB COPY": N generated shop order events (JSON, ~250 B, event
+ * times over 48 hours) land as Hive-partitioned Parquet (dt/hr from the event time):
+ *
+ * - tributary: the events are first produced to a topic (not timed); then a LakeSink drains the
+ *   topic into `raw.orders` — parse, schema check, partition, DuckDB JSON → Parquet, fdatasync +
+ *   rename + directory fsync, manifest commit with the topic positions — timed from start to the
+ *   last commit.
+ * - duckdb: DuckDB itself on the same events from an NDJSON file:
+ *   `COPY (SELECT *, dt, hr FROM read_json(…)) TO … (FORMAT parquet, PARTITION_BY (dt, hr))`.
+ *
+ * More parts (the warehouse's query overhead) add their own section builder to `SECTIONS`:
+ * each returns cases for its own workloads and shares the event file of `prepareEvents`.
+ */
+import { createReadStream, createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { BenchCase, CaseContext, Metrics, Suite, SuiteOptions } from '../lib/suite.ts';
+import { makeWorkDir, removeWorkDir, workRoot } from '../lib/workdir.ts';
+
+const TOPIC = 'orders';
+const PARTITIONS = 4;
+const HOURS = 48;
+
+function countLabel(n: number): string {
+  if (n >= 1_000_000 && n % 1_000_000 === 0) return `${n / 1_000_000}M`;
+  if (n >= 1_000 && n % 1_000 === 0) return `${n / 1_000}k`;
+  return String(n);
+}
+
+/** Deterministic order events (the shop generator's order shape), one JSON object per line. */
+function eventLine(i: number): string {
+  const t = Date.UTC(2024, 4, 1) + Math.floor((i * HOURS * 3_600_000) / EVENTS_SPAN) + (i % 997);
+  const qty = 1 + (i % 3);
+  const price = 1000 + ((i * 7919) % 20000);
+  return (
+    `{"type":"order","orderId":"o-${i}","userId":"u-${(i * 2654435761) % 50000}","storeId":"s-${i % 120}",` +
+    `"storeName":"Store ${i % 120}","items":[{"sku":"sku-${i % 500}","qty":${qty},"unitPrice":${price}}],` +
+    `"deliveryFee":3000,"amount":${qty * price + 3000},"currency":"KRW","paymentMethod":"${i % 3 === 0 ? 'card' : i % 3 === 1 ? 'kakaopay' : 'cash'}",` +
+    `"eventTime":"${new Date(t).toISOString()}"}`
+  );
+}
+let EVENTS_SPAN = 1;
+
+export interface EventFile {
+  path: string;
+  events: number;
+  bytes: number;
+}
+
+/** The shared NDJSON event file for `events` events (written once per size, reused across runs). */
+export async function prepareEvents(events: number, log: (m: string) => void): Promise<EventFile> {
+  const dir = path.join(workRoot, 'lake-events');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `orders-${events}.ndjson`);
+  if (!existsSync(file)) {
+    log(`writing ${countLabel(events)} events to ${path.relative(process.cwd(), file)}…`);
+    EVENTS_SPAN = events;
+    const tmp = `${file}.tmp`;
+    const out = createWriteStream(tmp);
+    let chunk: string[] = [];
+    for (let i = 0; i < events; i++) {
+      chunk.push(eventLine(i));
+      if (chunk.length === 10_000 || i === events - 1) {
+        if (!out.write(chunk.join('\n') + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));
+        chunk = [];
+      }
+    }
+    await new Promise<void>((resolve) => out.end(() => resolve()));
+    const { renameSync } = await import('node:fs');
+    renameSync(tmp, file);
+  }
+  return { path: file, events, bytes: statSync(file).size };
+}
+
+async function* lines(file: string): AsyncGenerator<string> {
+  const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  for await (const line of rl) if (line) yield line;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Part: sink vs DuckDB COPY
+
+async function runTributarySink(ev: EventFile, ctx: CaseContext, opts: { rollBytes: number }): Promise<Metrics> {
+  const { openEmbeddedBus } = await import('../../src/bus/index.ts');
+  const { openLake, LakeSink } = await import('../../src/lake/index.ts');
+  const dir = makeWorkDir('lake-sink');
+  try {
+    const bus = await openEmbeddedBus({ dataDir: path.join(dir, 'bus'), log: { maintenanceIntervalMs: 0 } });
+    try {
+      await bus.admin().createTopic(TOPIC, { partitions: PARTITIONS, segmentBytes: 256 * 1024 * 1024 });
+      ctx.log(`producing ${countLabel(ev.events)} events to the topic (not timed)…`);
+      const producer = bus.producer({ lingerMs: 5 });
+      let batch: Array<{ value: Buffer; partition: number }> = [];
+      let inflight: Array<Promise<unknown>> = [];
+      let i = 0;
+      for await (const line of lines(ev.path)) {
+        batch.push({ value: Buffer.from(line), partition: i++ % PARTITIONS });
+        if (batch.length === 2000) {
+          inflight.push(producer.send(TOPIC, batch));
+          batch = [];
+          if (inflight.length >= 32) {
+            await Promise.all(inflight);
+            inflight = [];
+          }
+        }
+      }
+      if (batch.length) inflight.push(producer.send(TOPIC, batch));
+      await Promise.all(inflight);
+      await producer.close();
+      if (i !== ev.events) throw new Error(`produced ${i} events, expected ${ev.events}`);
+
+      const lake = await openLake({ root: path.join(dir, 'lake') });
+      try {
+        ctx.log('draining the topic into raw.orders…');
+        const start = process.hrtime.bigint();
+        const sink = new LakeSink({
+          bus,
+          lake,
+          topics: [TOPIC],
+          table: 'raw.orders',
+          eventTime: { field: 'eventTime' },
+          partitionBy: 'hour',
+          rollBytes: opts.rollBytes,
+          rollMs: 60_000,
+        });
+        await sink.start();
+        const ends = (await bus.admin().describeTopic(TOPIC)).partitions.map((p) => p.highWatermark);
+        for (;;) {
+          const st = sink.status();
+          if (st.state === 'failed') throw new Error(`sink failed: ${st.lastError}`);
+          if (ends.every((end, p) => (st.positions.find((x) => x.partition === p)?.offset ?? 0) >= end)) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        await sink.stop();
+        const sec = Number(process.hrtime.bigint() - start) / 1e9;
+        const t = await lake.table('raw.orders');
+        if (t.rows !== ev.events) throw new Error(`raw.orders holds ${t.rows} rows, expected ${ev.events}`);
+        return { eventsPerSec: Math.round(ev.events / sec), inputMBps: ev.bytes / sec / 1e6, seconds: sec, files: t.files, parquetMB: t.bytes / 1e6 };
+      } finally {
+        await lake.close();
+      }
+    } finally {
+      await bus.close();
+    }
+  } finally {
+    removeWorkDir(dir);
+  }
+}
+
+async function runDuckdbCopy(ev: EventFile, ctx: CaseContext): Promise<Metrics> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const dir = makeWorkDir('lake-duckdb');
+  const instance = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+  try {
+    const c = await instance.connect();
+    const out = path.join(dir, 'orders');
+    mkdirSync(out, { recursive: true });
+    ctx.log('DuckDB COPY … PARTITION_BY (dt, hr)…');
+    const start = process.hrtime.bigint();
+    await c.run(
+      `COPY (SELECT *, strftime(eventTime, '%Y-%m-%d') AS dt, strftime(eventTime, '%H') AS hr FROM read_json('${ev.path}', format = 'newline_delimited'))
+       TO '${out}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (dt, hr), OVERWRITE_OR_IGNORE)`,
+    );
+    const sec = Number(process.hrtime.bigint() - start) / 1e9;
+    const check = (await c.runAndReadAll(`SELECT count(*) AS n, count(DISTINCT dt || hr) AS p FROM read_parquet('${out}/**/*.parquet', hive_partitioning = true)`)).getRowObjectsJson()[0]!;
+    if (Number(check['n']) !== ev.events) throw new Error(`DuckDB wrote ${check['n']} rows, expected ${ev.events}`);
+    c.closeSync();
+    return { eventsPerSec: Math.round(ev.events / sec), inputMBps: ev.bytes / sec / 1e6, seconds: sec, partitions: Number(check['p']) };
+  } finally {
+    instance.closeSync();
+    removeWorkDir(dir);
+  }
+}
+
+async function sinkVsCopy(opts: SuiteOptions): Promise<{ cases: BenchCase[]; notes: string[]; settings: Record<string, unknown> }> {
+  const events = Number(opts.extra['events'] ?? (opts.quick ? 200_000 : 10_000_000));
+  if (!Number.isInteger(events) || events < 1000) throw new Error(`--events: expected a whole number ≥ 1000, got ${opts.extra['events']}`);
+  const rollBytes = Number(opts.extra['roll-bytes'] ?? 64 * 1024 * 1024);
+  const ev = await prepareEvents(events, opts.log);
+  const workload = `topic → lake table, ${countLabel(events)} events`;
+  return {
+    settings: { events, eventBytes: ev.bytes, partitionsOfTopic: PARTITIONS, eventTimeHours: HOURS, rollBytes },
+    notes: [
+      `${workload}: ${(ev.bytes / 1e6).toFixed(0)} MB of JSON order events (~${Math.round(ev.bytes / events)} B each) over ${HOURS} hourly partitions; both write zstd Parquet partitioned by dt/hr of the event time.`,
+      'tributary: LakeSink reading a 4-partition topic of the embedded log (produced beforehand, not timed), JSON checked against the inferred schema, 64 MiB rolls; every Parquet file is fdatasynced, renamed into place and its folder fsynced before one manifest transaction (SQLite, synchronous=FULL) commits it with the topic positions (exactly once).',
+      'duckdb: `COPY (SELECT *, dt, hr FROM read_json(file)) TO dir (FORMAT parquet, PARTITION_BY (dt, hr))` on the same events as one NDJSON file; no fsync, no schema checks, no manifest.',
+    ],
+    cases: [
+      {
+        id: `sink-${events}`,
+        workload,
+        system: 'tributary',
+        durability: 'fdatasync + dir fsync of every file before an atomic manifest commit (exactly once)',
+        run: (ctx) => runTributarySink(ev, ctx, { rollBytes }),
+      },
+      {
+        id: `copy-${events}`,
+        workload,
+        system: 'duckdb',
+        durability: 'none (COPY output left in the page cache)',
+        run: (ctx) => runDuckdbCopy(ev, ctx),
+      },
+    ],
+  };
+}
+
+/** Section builders; each adds cases (its own workloads) to the suite. */
+const SECTIONS: Array<(opts: SuiteOptions) => Promise<{ cases: BenchCase[]; notes: string[]; settings: Record<string, unknown> }>> = [sinkVsCopy];
+
+const suite: Suite = {
+  title: 'lake sink vs DuckDB COPY',
+  description:
+    'Topic → lake table: the same generated order events land as Hive-partitioned Parquet (dt/hr of the event time), once through ' +
+    "Tributary's lake sink from a topic (parse, schema check, partitioning, DuckDB Parquet writer, durable files, exactly-once manifest commit) " +
+    "and once by DuckDB's own COPY from an NDJSON file. Events/s over the whole drain (goal: Tributary ≥ 0.5 × DuckDB).",
+  subject: 'tributary',
+  columns: [
+    { key: 'eventsPerSec', label: 'events/s', digits: 0 },
+    { key: 'inputMBps', label: 'JSON MB/s', digits: 1 },
+    { key: 'seconds', label: 'seconds', digits: 1 },
+  ],
+  ratios: [{ key: 'eventsPerSec', label: 'events/s' }],
+  optionsHelp: ['  --events N       events per case (default 10M; --quick 200k)', '  --roll-bytes N   sink file roll size in JSON bytes (default 64 MiB)'].join('\n'),
+  summary(cases) {
+    const out: string[] = [];
+    const t = cases.find((c) => c.system === 'tributary' && c.id.startsWith('sink-'));
+    const d = cases.find((c) => c.system === 'duckdb' && c.id.startsWith('copy-'));
+    if (t?.medians['eventsPerSec'] && d?.medians['eventsPerSec']) {
+      const ratio = t.medians['eventsPerSec'] / d.medians['eventsPerSec'];
+      out.push(`sink vs COPY: ${ratio.toFixed(2)} × DuckDB (goal ≥ 0.5: ${ratio >= 0.5 ? 'met' : 'not met'})`);
+    }
+    return out;
+  },
+  async prepare(opts) {
+    const known = ['events', 'roll-bytes'];
+    const unknown = Object.keys(opts.extra).filter((k) => !known.includes(k));
+    if (unknown.length) throw new Error(`lake suite: unknown option(s) ${unknown.map((k) => `--${k}`).join(', ')}; see --help`);
+    const cases: BenchCase[] = [];
+    const notes: string[] = [];
+    const settings: Record<string, unknown> = {};
+    for (const section of SECTIONS) {
+      const s = await section(opts);
+      cases.push(...s.cases);
+      notes.push(...s.notes);
+      Object.assign(settings, s.settings);
+    }
+    return { cases, notes, settings };
+  },
+};
+
+export default suite;

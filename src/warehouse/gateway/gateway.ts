@@ -1,0 +1,395 @@
+/**
+ * The SQL gateway: the one way into the warehouse's DuckDB. The CLI (`tributary sql`), HTTP
+ * (`POST /api/sql`), model builds and flow tasks all run their SQL here, so authorization,
+ * audit, time travel and (later) governance rewrites happen in one place.
+ *
+ * Design note.
+ * - One DuckDB instance owns the database file (or lives in memory). Extensions are never
+ *   installed or auto-loaded; external file access is off except for the lake's folder (views
+ *   read its Parquet files, models write staging files there) — `read_csv('/etc/passwd')` fails.
+ * - Lake tables appear as views `zone.table` over the files of their current snapshot
+ *   (`LakeViews`), refreshed after every lake commit. Time travel (`raw.orders AT (VERSION =>
+ *   12)`, `AT (TIMESTAMP => '…')`, or a whole query `asOf`) is rewritten to the same names in a
+ *   catalog attached per snapshot (`_asof_12.raw.orders`), whose views never change.
+ * - Each query gets its own connection (temp objects die with it; `interrupt()` cancels exactly
+ *   that query) and streams: chunks are fetched as the consumer pulls, so a large result never
+ *   sits in memory whole.
+ * - Queries from users (CLI, HTTP) are one read-only statement (SELECT, EXPLAIN, DESCRIBE, …);
+ *   trusted callers (models) may run anything.
+ * - Every DuckDB error is mapped to a WarehouseError whose message points at the position in
+ *   the SQL the caller wrote (through the rewrite's source map).
+ *
+ * States of a query: parsing → authorized → running (in `running()`, cancellable) → done |
+ * failed | cancelled; its connection is closed in every end state.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DuckDBInstance, StatementType, type DuckDBConnection, type DuckDBDataChunk, type DuckDBResult, type DuckDBType, type Json } from '@duckdb/node-api';
+import type { Logger } from 'pino';
+import { ANONYMOUS, Governance, type Principal } from '../../govern/index.ts';
+import { LakeError, ZONES, type AsOf, type Lake } from '../../lake/index.ts';
+import { WarehouseError, type WarehouseErrorCode } from '../errors.ts';
+import { findLakeRefs, rewriteAsOf, type AsOfSpec, type LakeRef } from '../sql/lake-refs.ts';
+import { locateError, positionAt } from '../sql/positions.ts';
+import type { SourceMap } from '../sql/source-map.ts';
+import { LakeViews } from './lake-views.ts';
+import { jsonValue } from './values.ts';
+
+export interface GatewayOptions {
+  lake: Lake;
+  governance?: Governance;
+  /** DuckDB database file (default: in memory). One process owns it. */
+  database?: string;
+  /** DuckDB worker threads (default: DuckDB's, the core count). */
+  threads?: number;
+  /** e.g. `4GB` (default: DuckDB's, 80 % of RAM). */
+  memoryLimit?: string;
+  logger?: Logger;
+}
+
+export interface QueryOptions {
+  /** Who asks (default User:ANONYMOUS). Every lake table the SQL names is authorized for them. */
+  principal?: Principal;
+  /** Read every lake table as of this snapshot id or time. */
+  asOf?: AsOf;
+  /** Aborting cancels the query. */
+  signal?: AbortSignal;
+  /** Trusted callers (models, tasks) may run any statement, several at once. */
+  trusted?: boolean;
+  /** The audit's `via` (default `sql`). */
+  via?: string;
+  /** For error positions: the text the user wrote and the map from `sql` back to it (models: the template), and its file. */
+  origin?: { text: string; map: SourceMap | null; file?: string };
+  /** Run on this session's connection (its temp tables), not a fresh one. */
+  session?: GatewaySession;
+  /** The query's id (default: a fresh UUID), so a client can cancel it before it returns. */
+  id?: string;
+}
+
+export interface ColumnInfo {
+  name: string;
+  /** DuckDB's type, e.g. `BIGINT`, `TIMESTAMP WITH TIME ZONE`, `DECIMAL(18,3)`. */
+  type: string;
+}
+
+export interface RunningQuery {
+  id: string;
+  sql: string;
+  principal: string;
+  startedAt: number;
+  rows: number;
+}
+
+/** A connection kept across several statements (temp tables), for trusted callers. */
+export interface GatewaySession {
+  readonly connection: DuckDBConnection;
+  close(): void;
+}
+
+/**
+ * A running query's result: its columns, then its rows as they are fetched. Read it to the end
+ * or `close()` it; `cancel()` interrupts DuckDB.
+ */
+export class QueryCursor {
+  private done = false;
+  rows = 0;
+  /** The converter to JSON-ready values (see values.ts). */
+  readonly converter = jsonValue;
+
+  constructor(
+    readonly id: string,
+    readonly columns: ColumnInfo[],
+    /** DuckDB's types of the columns (Arrow encoding). */
+    readonly types: DuckDBType[],
+    private readonly result: DuckDBResult,
+    private readonly onFetchError: (err: unknown) => WarehouseError,
+    private readonly release: () => void,
+    readonly cancel: () => void,
+  ) {}
+
+  /** Raw DuckDB chunks (for Arrow); each non-empty. */
+  async *chunks(): AsyncGenerator<DuckDBDataChunk> {
+    try {
+      while (!this.done) {
+        let chunk: DuckDBDataChunk | null;
+        try {
+          chunk = await this.result.fetchChunk();
+        } catch (err) {
+          throw this.onFetchError(err);
+        }
+        if (!chunk || chunk.rowCount === 0) break;
+        this.rows += chunk.rowCount;
+        yield chunk;
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Batches of rows, each row an array of JSON-ready values in column order. */
+  async *batches(): AsyncGenerator<Json[][]> {
+    for await (const chunk of this.chunks()) yield chunk.convertRows(jsonValue) as Json[][];
+  }
+
+  /** Everything, as objects (small results). */
+  async all(): Promise<Array<Record<string, Json>>> {
+    const out: Array<Record<string, Json>> = [];
+    const names = this.columns.map((c) => c.name);
+    for await (const batch of this.batches()) {
+      for (const row of batch) {
+        const o: Record<string, Json> = {};
+        for (let i = 0; i < names.length; i++) o[names[i]!] = row[i]!;
+        out.push(o);
+      }
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.done) return;
+    this.done = true;
+    this.release();
+  }
+}
+
+const READ_ONLY = new Set<number>([StatementType.SELECT, StatementType.EXPLAIN]);
+
+export class SqlGateway {
+  readonly views: LakeViews;
+  /** The DuckDB catalog name of the database (the file's stem, or `memory`). */
+  readonly catalog: string;
+  private readonly active = new Map<string, { query: RunningQuery; connection: DuckDBConnection; cancelled: boolean }>();
+  private closed = false;
+  private unsubscribe: () => void = () => {};
+
+  private constructor(
+    readonly instance: DuckDBInstance,
+    readonly lake: Lake,
+    readonly governance: Governance,
+    catalog: string,
+    logger: Logger | undefined,
+  ) {
+    this.catalog = catalog;
+    this.views = new LakeViews(instance, lake, logger);
+  }
+
+  /**
+   * Opens the gateway's DuckDB and creates the lake's views.
+   *
+   * @example
+   * ```ts
+   * const gateway = await SqlGateway.open({ lake, database: './.tributary/warehouse/warehouse.duckdb' });
+   * const rows = await gateway.all('SELECT count(*) AS n FROM raw.orders');
+   * ```
+   */
+  static async open(opts: GatewayOptions): Promise<SqlGateway> {
+    const database = opts.database ?? ':memory:';
+    if (database !== ':memory:') mkdirSync(path.dirname(database), { recursive: true });
+    const config: Record<string, string> = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' };
+    if (opts.threads !== undefined) config['threads'] = String(opts.threads);
+    if (opts.memoryLimit !== undefined) config['memory_limit'] = opts.memoryLimit;
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(database, config);
+    } catch (err) {
+      throw new WarehouseError('WAREHOUSE_UNAVAILABLE', `cannot open the warehouse database ${database}: ${(err as Error).message} (one process owns it: is another tributary running on this data directory?)`, { cause: err });
+    }
+    const c = await instance.connect();
+    let catalog: string;
+    try {
+      // Instance-wide settings. Lake files never change once written, so their footers can be cached.
+      const dirs = [opts.lake.root, ...(database !== ':memory:' ? [path.dirname(database)] : [])];
+      await c.run(`SET allowed_directories = [${dirs.map((d) => `'${d.replace(/'/g, "''")}/'`).join(', ')}]`);
+      await c.run(`SET enable_external_access = false`);
+      await c.run(`SET parquet_metadata_cache = true`);
+      await c.run(`SET TimeZone = 'UTC'`);
+      catalog = String((await c.runAndReadAll('SELECT current_database() AS d')).getRowObjectsJson()[0]!['d']);
+    } finally {
+      c.closeSync();
+    }
+    const gw = new SqlGateway(instance, opts.lake, opts.governance ?? new Governance(), catalog, opts.logger);
+    await gw.views.init();
+    gw.unsubscribe = opts.lake.onCommit(({ table }) => {
+      gw.views.refresh(table).catch((err) => opts.logger?.warn({ err, table }, 'warehouse: refreshing the view of a lake table failed'));
+    });
+    return gw;
+  }
+
+  /** Queries running now. */
+  running(): RunningQuery[] {
+    return [...this.active.values()].map((a) => ({ ...a.query }));
+  }
+
+  /** Interrupts a running query; false when no such query runs. */
+  cancel(id: string): boolean {
+    const a = this.active.get(id);
+    if (!a) return false;
+    a.cancelled = true;
+    a.connection.interrupt();
+    return true;
+  }
+
+  /** A connection for several statements (temp tables) — trusted callers only. */
+  async session(): Promise<GatewaySession> {
+    this.check();
+    const connection = await this.instance.connect();
+    let open = true;
+    return {
+      connection,
+      close: () => {
+        if (open) connection.closeSync();
+        open = false;
+      },
+    };
+  }
+
+  /** Runs a query and returns all rows as objects (small results). */
+  async all(sql: string, opts: QueryOptions = {}): Promise<Array<Record<string, Json>>> {
+    return (await this.query(sql, opts)).all();
+  }
+
+  /** Runs trusted SQL (any statements) to completion; returns the rows of the last one. */
+  async exec(sql: string, opts: Omit<QueryOptions, 'trusted'> = {}): Promise<Array<Record<string, Json>>> {
+    return this.all(sql, { ...opts, trusted: true });
+  }
+
+  /**
+   * Starts a query: authorizes every lake table it names, resolves time travel, and returns a
+   * cursor once DuckDB has bound it (so a bad query fails here, with its position).
+   */
+  async query(sql: string, opts: QueryOptions = {}): Promise<QueryCursor> {
+    this.check();
+    if (typeof sql !== 'string' || sql.trim() === '') throw new WarehouseError('WAREHOUSE_SQL_SYNTAX', 'the query is empty: send a SQL statement, e.g. SELECT * FROM raw.orders LIMIT 10');
+    const principal = opts.principal ?? ANONYMOUS;
+    const origin = opts.origin ?? { text: sql, map: null };
+    const refs = findLakeRefs(sql, ZONES, this.catalog);
+    for (const table of new Set(refs.map((r) => r.table))) this.governance.authorize(principal, 'read', { type: 'table', name: table }, opts.via ?? 'sql');
+
+    let executed = sql;
+    let map = origin.map;
+    if (opts.asOf || refs.some((r) => r.asOf)) {
+      const queryAsOf = opts.asOf ? await this.resolveSnapshot(opts.asOf, null, origin) : null;
+      const ids = new Map<LakeRef, number>();
+      for (const r of refs) {
+        const id = r.asOf ? await this.resolveSnapshot(r.asOf, r, origin) : queryAsOf;
+        if (id !== null) ids.set(r, id);
+      }
+      for (const [r, id] of ids) {
+        try {
+          await this.views.ensureAsOf(id, r.table);
+        } catch (err) {
+          if (err instanceof LakeError && err.code === 'LAKE_TABLE_UNKNOWN') {
+            throw this.positioned('WAREHOUSE_SQL_INVALID', `table ${r.table} does not exist at snapshot ${id}`, r.start, origin);
+          }
+          throw err;
+        }
+      }
+      const rewritten = rewriteAsOf(sql, refs, (r) => ids.get(r) ?? null);
+      executed = rewritten.sql;
+      map = origin.map ? origin.map.then(rewritten.map) : rewritten.map;
+    }
+
+    const id = opts.id ?? randomUUID();
+    if (this.active.has(id)) throw new WarehouseError('WAREHOUSE_STATEMENT_NOT_ALLOWED', `a query with id ${id} is already running: use another id`);
+    const own = !opts.session;
+    const connection = opts.session?.connection ?? (await this.instance.connect());
+    const entry = { query: { id, sql, principal: principal.name, startedAt: Date.now(), rows: 0 }, connection, cancelled: false };
+    this.active.set(id, entry);
+    const onAbort = () => this.cancel(id);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      opts.signal?.removeEventListener('abort', onAbort);
+      this.active.delete(id);
+      if (own) connection.closeSync();
+    };
+    const fail = (err: unknown) => this.mapError(err, executed, origin, map, entry.cancelled);
+    try {
+      if (opts.signal?.aborted) {
+        entry.cancelled = true;
+        throw new Error('INTERRUPT Error: Interrupted!');
+      }
+      let result: DuckDBResult;
+      if (opts.trusted) {
+        result = await connection.stream(executed);
+      } else {
+        const statements = await connection.extractStatements(executed);
+        if (statements.count === 0) throw new WarehouseError('WAREHOUSE_SQL_SYNTAX', 'the query has no statement (only comments?)');
+        if (statements.count > 1) throw new WarehouseError('WAREHOUSE_STATEMENT_NOT_ALLOWED', `the query has ${statements.count} statements: send one at a time`);
+        const prepared = await statements.prepare(0);
+        try {
+          if (!READ_ONLY.has(prepared.statementType)) {
+            throw new WarehouseError(
+              'WAREHOUSE_STATEMENT_NOT_ALLOWED',
+              'only queries (SELECT, WITH, VALUES, EXPLAIN, DESCRIBE, SHOW, SUMMARIZE) run here; tables are written through the lake (sinks) and models (`tributary models build`)',
+            );
+          }
+          result = await prepared.stream();
+        } finally {
+          prepared.destroySync();
+        }
+      }
+      const names = result.deduplicatedColumnNames();
+      const types = result.columnTypes();
+      const columns = names.map((name, i) => ({ name, type: types[i]!.toString() }));
+      return new QueryCursor(id, columns, types, result, fail, release, () => this.cancel(id));
+    } catch (err) {
+      release();
+      throw err instanceof WarehouseError ? err : fail(err);
+    }
+  }
+
+  private async resolveSnapshot(asOf: AsOf | AsOfSpec, ref: LakeRef | null, origin: { text: string; map: SourceMap | null; file?: string }): Promise<number> {
+    try {
+      return (await this.lake.snapshot(asOf)).id;
+    } catch (err) {
+      if (err instanceof LakeError && (err.code === 'LAKE_SNAPSHOT_UNKNOWN' || err.code === 'LAKE_SNAPSHOT_EXPIRED')) {
+        const what = 'snapshot' in asOf ? `snapshot ${asOf.snapshot}` : `time ${new Date(asOf.time).toISOString()}`;
+        const msg = `cannot read the lake as of ${what}: ${err.message}`;
+        if (ref) throw this.positioned('WAREHOUSE_AS_OF_INVALID', msg, ref.start, origin);
+        throw new WarehouseError('WAREHOUSE_AS_OF_INVALID', msg, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private positioned(code: WarehouseErrorCode, message: string, offset: number, origin: { text: string; map: SourceMap | null; file?: string }): WarehouseError {
+    const inOriginal = origin.map ? origin.map.toInput(offset) : offset;
+    const position = positionAt(origin.text, inOriginal, origin.file);
+    return new WarehouseError(code, `${message} (${origin.file ? `${origin.file}:` : ''}line ${position.line}, column ${position.column})`, { position });
+  }
+
+  private mapError(err: unknown, executed: string, origin: { text: string; map: SourceMap | null; file?: string }, map: SourceMap | null, cancelled: boolean): WarehouseError {
+    if (err instanceof WarehouseError) return err;
+    const raw = err instanceof Error ? err.message : String(err);
+    if (cancelled || /^INTERRUPT Error/.test(raw)) return new WarehouseError('WAREHOUSE_QUERY_CANCELLED', 'the query was cancelled', { cause: err });
+    const located = locateError(raw, executed, origin.text, map, origin.file);
+    const type = located.type ?? '';
+    const code: WarehouseErrorCode =
+      type === 'Parser Error'
+        ? 'WAREHOUSE_SQL_SYNTAX'
+        : ['Binder Error', 'Catalog Error', 'Conversion Error', 'Invalid Input Error', 'Out of Range Error', 'Constraint Error', 'Not implemented Error', 'Dependency Error'].includes(type)
+          ? 'WAREHOUSE_SQL_INVALID'
+          : type === 'Permission Error'
+            ? 'WAREHOUSE_STATEMENT_NOT_ALLOWED'
+            : 'WAREHOUSE_QUERY_FAILED';
+    return new WarehouseError(code, located.message, { cause: err, ...(located.position ? { position: located.position } : {}) });
+  }
+
+  private check(): void {
+    if (this.closed) throw new WarehouseError('WAREHOUSE_UNAVAILABLE', 'the warehouse is closed');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    for (const id of this.active.keys()) this.cancel(id);
+    await this.views.idle();
+    this.views.close();
+    this.instance.closeSync();
+  }
+}
