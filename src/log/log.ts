@@ -253,8 +253,22 @@ export class Log {
     await writeFileAtomic(this.fs, joinPath(state.dir, 'topic.json'), Buffer.from(JSON.stringify(meta, null, 2)));
   }
 
-  async deleteTopic(name: string): Promise<void> {
+  /** Topic deletions and their background file removal, so close() can wait for them. */
+  private readonly deletions = new Set<Promise<unknown>>();
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    const settled = work.catch(() => {});
+    this.deletions.add(settled);
+    void settled.then(() => this.deletions.delete(settled));
+    return work;
+  }
+
+  deleteTopic(name: string): Promise<void> {
     this.assertOpen();
+    return this.track(this.deleteTopicFiles(name));
+  }
+
+  private async deleteTopicFiles(name: string): Promise<void> {
     const state = this.requireTopic(name);
     this.topics.delete(name);
     this.deleting.add(name);
@@ -282,7 +296,7 @@ export class Log {
             }
           }),
         );
-    removed.catch((err: unknown) => this.logger.warn({ err, trash }, 'could not remove deleted topic files (removed at next start)'));
+    this.track(removed).catch((err: unknown) => this.logger.warn({ err, trash }, 'could not remove deleted topic files (removed at next start)'));
     this.logger.info({ topic: name }, 'topic deleted');
   }
 
@@ -442,6 +456,7 @@ export class Log {
     this.closed = true;
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
     await this.maintenanceRunning?.catch(() => {});
+    await Promise.all(this.deletions);
     let firstError: unknown = null;
     for (const t of this.topics.values()) {
       for (const p of t.partitions) {

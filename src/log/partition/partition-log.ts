@@ -92,6 +92,8 @@ export interface ReadRecordsResult {
 export class PartitionLog {
   segments: Segment[] = [];
   logStartOffset = 0;
+  /** The highest start offset a completed checkpoint holds (DeleteRecords answers only from it). */
+  private durableLogStartOffset = 0;
   logEndOffset = 0;
   highWatermark = 0;
   /** Every offset below this is on disk. */
@@ -141,6 +143,7 @@ export class PartitionLog {
     const report = await p.recover(checkpoint.recoveryPoint);
     p.logStartOffset = Math.max(checkpoint.logStartOffset ?? 0, p.segments[0]!.baseOffset);
     if (p.logStartOffset > p.logEndOffset) p.logStartOffset = p.logEndOffset;
+    p.durableLogStartOffset = p.logStartOffset;
     p.startRelaxedTimer();
     return { log: p, report };
   }
@@ -688,9 +691,12 @@ export class PartitionLog {
     if (offset > this.highWatermark) {
       throw new LogError('OFFSET_OUT_OF_RANGE', `cannot delete records before ${offset}: the high watermark of ${this.topic}-${this.partition} is ${this.highWatermark}`);
     }
-    if (offset <= this.logStartOffset) return this.logStartOffset;
-    this.logStartOffset = offset;
+    // A concurrent call may have moved the start already but not yet made it durable: wait for
+    // a checkpoint that covers this offset before answering, never answer from memory alone.
+    if (offset <= this.durableLogStartOffset) return this.logStartOffset;
+    if (offset > this.logStartOffset) this.logStartOffset = offset;
     await this.ctx.persistLogStartOffset();
+    if (offset > this.durableLogStartOffset) this.durableLogStartOffset = offset;
     await this.deleteSegmentsWhile((seg, next) => next !== undefined && next.baseOffset <= this.logStartOffset);
     return this.logStartOffset;
   }
