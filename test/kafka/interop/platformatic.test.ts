@@ -142,6 +142,29 @@ test('platformatic idempotent producer: one producer id, contiguous sequences', 
   });
 });
 
+test('platformatic idempotent producers: two producers get two producer ids and both write to one partition', TIMEOUT, async () => {
+  // @platformatic/kafka asks InitProducerId with id 0 / epoch 0 from every new producer: treating
+  // that as a KIP-360 epoch bump handed id 0 to all of them, and their sequences collided.
+  await withBroker(async ({ bootstrap, bus }) => {
+    await bus.admin().createTopic('shared', { partitions: 1 });
+    const a = new Producer({ ...base(bootstrap, 'plt-idem-a'), serializers: stringSerializers, idempotent: true });
+    const b = new Producer({ ...base(bootstrap, 'plt-idem-b'), serializers: stringSerializers, idempotent: true });
+    try {
+      for (let round = 0; round < 3; round++) {
+        await a.send({ acks: ProduceAcks.ALL, messages: [{ topic: 'shared', partition: 0, value: `a${round}` }] });
+        await b.send({ acks: ProduceAcks.ALL, messages: [{ topic: 'shared', partition: 0, value: `b${round}` }] });
+      }
+    } finally {
+      await closeAll([a, b]);
+    }
+    const { batches } = bus.log.read('shared', 0, 0, 1 << 20);
+    const pids = new Set<bigint>();
+    for (let pos = 0; pos + 61 <= batches.length; pos += 12 + batches.readInt32BE(pos + 8)) pids.add(batches.readBigInt64BE(pos + 43));
+    assert.equal(pids.size, 2, `producer ids in the log: ${[...pids].join(', ')}`);
+    assert.deepEqual(bus.log.readRecords('shared', 0, 0).records.map((r) => r.value?.toString()), ['a0', 'b0', 'a1', 'b1', 'a2', 'b2']);
+  });
+});
+
 interface Member {
   name: string;
   consumer: Consumer<string, string, string, string>;

@@ -1,4 +1,4 @@
-/** InitProducerId (idempotent producers; transactions are refused) and OffsetForLeaderEpoch. */
+/** InitProducerId (idempotent and transactional producers) and OffsetForLeaderEpoch. */
 import { LEADER_EPOCH } from '../../../log/partition/partition-log.ts';
 import type { Message } from '../../protocol/codec.ts';
 import { allowed, type BrokerContext, type RequestContext } from '../context.ts';
@@ -20,10 +20,9 @@ export async function initProducerId(broker: BrokerContext, req: RequestContext,
   if (!allowed(broker, req, 'write', 'cluster', 'kafka-cluster')) {
     return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, producerId: -1, producerEpoch: -1 };
   }
-  const pid = body.producerId as number;
-  const epoch = body.producerEpoch as number;
-  // KIP-360: a producer that lost its sequence state asks for its id again with a bumped epoch.
-  if (pid >= 0 && epoch >= 0 && epoch < 32767) return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: pid, producerEpoch: epoch + 1 };
+  // Without a transactional id every request gets a fresh producer id, as Kafka's coordinator
+  // does: the id and epoch a client sends are not trusted (@platformatic/kafka sends 0/0 from
+  // every new producer, and bumping that epoch would hand one id to all of them).
   return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: await broker.producerIds.allocate(), producerEpoch: 0 };
 }
 
