@@ -57,7 +57,16 @@ class NodeFileHandle implements FileHandle {
     private readonly fd: number,
   ) {}
 
+  /**
+   * A closed descriptor's number is reused by the next open (a socket, another segment), so an
+   * operation after close would read or write someone else's file: refuse it instead.
+   */
+  private assertOpen(op: string): void {
+    if (this.closed) throw Object.assign(new Error(`${op} on closed file ${this.path}`), { code: 'EBADF' });
+  }
+
   read(buffer: Uint8Array, offset: number, length: number, position: number): number {
+    this.assertOpen('read');
     let total = 0;
     while (total < length) {
       const n = nodeFs.readSync(this.fd, buffer, offset + total, length - total, position + total);
@@ -67,18 +76,22 @@ class NodeFileHandle implements FileHandle {
     return total;
   }
   write(buffer: Uint8Array, offset: number, length: number, position: number): void {
+    this.assertOpen('write');
     let done = 0;
     while (done < length) {
       done += nodeFs.writeSync(this.fd, buffer, offset + done, length - done, position + done);
     }
   }
   truncate(length: number): void {
+    this.assertOpen('truncate');
     nodeFs.ftruncateSync(this.fd, length);
   }
   size(): number {
+    this.assertOpen('fstat');
     return nodeFs.fstatSync(this.fd).size;
   }
   datasync(): Promise<void> {
+    if (this.closed) return Promise.reject(Object.assign(new Error(`fdatasync on closed file ${this.path}`), { code: 'EBADF' }));
     return new Promise((resolve, reject) => nodeFs.fdatasync(this.fd, (err) => (err ? reject(err) : resolve())));
   }
   close(): void {

@@ -732,13 +732,16 @@ export class PartitionLog {
       this.ctx.fs.unlink(cleanedPath);
       return null;
     }
-    old.close();
+    // Swap synchronously and close the old segment only once nothing can reach it: a reader
+    // between close and swap would use a descriptor number the OS may already have reused. The
+    // old inode stays readable through its open descriptor until then (rename unlinks it).
     this.ctx.fs.rename(cleanedPath, old.path);
-    await this.ctx.fs.syncDir(this.ctx.dir);
     const fresh = Segment.open(this.ctx.fs, this.ctx.dir, old.baseOffset);
     fresh.recover(Number.MAX_SAFE_INTEGER);
-    fresh.writeIndexFile();
     this.segments[idx] = fresh;
+    old.close();
+    fresh.writeIndexFile();
+    await this.ctx.fs.syncDir(this.ctx.dir);
     return fresh;
   }
 
