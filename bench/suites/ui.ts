@@ -29,11 +29,14 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--dis
 const WEB = path.join(repoRoot, 'web');
 const SHOP = path.join(repoRoot, 'examples', 'shop', 'tributary.config.ts');
 
+let built = false;
+/** Builds web/dist from the current sources once per run (the bundle case measures what it builds). */
 function buildWeb(): void {
-  if (existsSync(path.join(WEB, 'dist', 'index.html'))) return;
+  if (built) return;
   const vite = path.join(path.dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
   const r = spawnSync(process.execPath, [vite, 'build', '--config', path.join(WEB, 'vite.config.ts')], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`building the web UI failed: ${r.stderr || r.stdout}`);
+  built = true;
 }
 
 async function startUp(dataDir: string, configArgs: string[], env: Record<string, string> = {}): Promise<{ proc: PeerProcess; url: string }> {
@@ -110,6 +113,9 @@ async function sqlCase(): Promise<Metrics> {
       await page.getByLabel('SQL').fill("SELECT i AS id, i % 97 AS bucket, 'name-' || i AS label, i * 0.5 AS half FROM range(100000) t(i)");
       const t0 = (await page.evaluate('performance.now()')) as number;
       await page.getByRole('button', { name: /Run/ }).click();
+      // First meaningful paint of the result: its first rows in the table (they stream in).
+      await page.waitForFunction(`document.querySelectorAll('[data-testid="sql-result"] tbody td').length > 0`, undefined, { timeout: 120_000, polling: 'raf' });
+      const tFirst = (await page.evaluate('performance.now()')) as number;
       await page.waitForFunction(
         `/^100,000 rows/.test(document.querySelector('[data-testid="sql-summary"]')?.textContent ?? '') &&
          document.querySelectorAll('[data-testid="sql-result"] tbody td').length > 0`,
@@ -117,7 +123,7 @@ async function sqlCase(): Promise<Metrics> {
         { timeout: 120_000, polling: 'raf' },
       );
       const t1 = (await page.evaluate('performance.now()')) as number;
-      return { sql100kMs: t1 - t0 };
+      return { sql100kFirstRowsMs: tFirst - t0, sql100kMs: t1 - t0 };
     } finally {
       await context.close();
     }
@@ -202,7 +208,8 @@ const GOALS: Array<{ key: string; label: string; max: number; unit: string }> = 
   { key: 'overviewMeaningfulMs', label: 'overview meaningful paint', max: 1000, unit: 'ms' },
   { key: 'jsGzKB', label: 'JS bundle gzipped', max: 400, unit: 'KB' },
   { key: 'scrapeMedianMs', label: '/metrics scrape (1 000 topic-partitions in a canonical run)', max: 100, unit: 'ms' },
-  { key: 'sql100kMs', label: 'SQL console, 100k-row result painted', max: Infinity, unit: 'ms' },
+  { key: 'sql100kFirstRowsMs', label: 'SQL console, first rows of a 100k-row result painted', max: Infinity, unit: 'ms' },
+  { key: 'sql100kMs', label: 'SQL console, all of a 100k-row result painted', max: Infinity, unit: 'ms' },
 ];
 
 function goals(cases: CaseResult[]): string[] {
@@ -214,6 +221,13 @@ function goals(cases: CaseResult[]): string[] {
       out.push(`${g.label}: ${v === undefined ? 'not measured' : `${v.toFixed(0)} ${g.unit}`} (no goal set)`);
     } else if (v === undefined) out.push(`goal ${g.label} ≤ ${g.max} ${g.unit}: not measured`);
     else out.push(`goal ${g.label} ≤ ${g.max} ${g.unit}: ${v.toFixed(1)} ${g.unit} — ${v <= g.max ? 'met' : 'NOT met'}`);
+  }
+  const o = cases.find((x) => x.medians['overviewMeaningfulMs'] !== undefined)?.medians;
+  if (o && o['overviewFcpMs'] !== undefined && o['overviewFcpMs'] > 0) {
+    out.push(
+      `overview: meaningful paint comes ${(o['overviewMeaningfulMs']! - o['overviewFcpMs']).toFixed(0)} ms after the first contentful paint (${o['overviewFcpMs'].toFixed(0)} ms, ` +
+        'the browser loading and starting the scripts): index.html asks for the overview\'s data while the scripts load',
+    );
   }
   return out;
 }
@@ -232,7 +246,7 @@ const suite: Suite = {
   tableFor(workload) {
     if (workload.startsWith('overview')) return { columns: [{ key: 'overviewMeaningfulMs', label: 'meaningful paint (ms)', digits: 0 }, { key: 'overviewFcpMs', label: 'first contentful paint (ms)', digits: 0 }], ratios: [] };
     if (workload.startsWith('bundle')) return { columns: [{ key: 'jsGzKB', label: 'JS gzipped (KB)', digits: 1 }, { key: 'initialJsGzKB', label: 'first load JS gzipped (KB)', digits: 1 }, { key: 'cssGzKB', label: 'CSS gzipped (KB)', digits: 1 }, { key: 'jsRawKB', label: 'JS raw (KB)', digits: 1 }], ratios: [] };
-    if (workload.startsWith('SQL')) return { columns: [{ key: 'sql100kMs', label: 'Run → rows painted (ms)', digits: 0 }], ratios: [] };
+    if (workload.startsWith('SQL')) return { columns: [{ key: 'sql100kFirstRowsMs', label: 'Run → first rows painted (ms)', digits: 0 }, { key: 'sql100kMs', label: 'Run → all 100k rows (ms)', digits: 0 }], ratios: [] };
     return { columns: [{ key: 'scrapeMedianMs', label: 'scrape median (ms)', digits: 1 }, { key: 'scrapeP99Ms', label: 'scrape p99 (ms)', digits: 1 }, { key: 'scrapeKB', label: 'size (KB)', digits: 0 }, { key: 'series', label: 'samples', digits: 0 }], ratios: [] };
   },
   summary: goals,

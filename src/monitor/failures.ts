@@ -5,6 +5,7 @@
  */
 
 export type FailureSeverity = 'error' | 'warning' | 'info';
+export const FAILURE_SEVERITIES: readonly FailureSeverity[] = ['error', 'warning', 'info'];
 
 export interface FailureEvent {
   id: number;
@@ -35,10 +36,18 @@ export class FailureLog {
     return event;
   }
 
-  /** Newest first; `before` pages back (events with a smaller id). */
-  list(opts: { limit?: number; before?: number } = {}): { events: FailureEvent[]; total: number; nextBefore: number | null } {
+  /**
+   * Newest first; `before` pages back (events with a smaller id). `q` keeps events whose message
+   * or source contains it (case-insensitive); `severities` keeps those severities only.
+   */
+  list(opts: { limit?: number; before?: number; q?: string; severities?: readonly FailureSeverity[] } = {}): { events: FailureEvent[]; total: number; nextBefore: number | null } {
     const limit = opts.limit ?? 50;
-    const older = opts.before === undefined ? this.events : this.events.filter((e) => e.id < opts.before!);
+    const q = opts.q?.toLowerCase();
+    const matches = (e: FailureEvent) =>
+      (opts.before === undefined || e.id < opts.before) &&
+      (!q || e.message.toLowerCase().includes(q) || e.source.toLowerCase().includes(q)) &&
+      (!opts.severities || opts.severities.includes(e.severity));
+    const older = opts.before === undefined && !q && !opts.severities ? this.events : this.events.filter(matches);
     const page = older.slice(-limit).reverse();
     const more = older.length > limit;
     return { events: page, total: this.events.length, nextBefore: more ? page[page.length - 1]!.id : null };

@@ -5,7 +5,8 @@
  *   GET /api/monitor/overview          throughput now, each group's lag status, recent failures
  *   GET /api/monitor/throughput        rates over time per topic and in total (`since`)
  *   GET /api/monitor/groups[/:id]      lag per group and partition, with history for charts
- *   GET /api/monitor/failures          recent failures, newest first, paged with `before`
+ *   GET /api/monitor/failures          recent failures, newest first, paged with `before`, filtered
+ *                                      with `q` (text) and `severity` (error,warning,info)
  *   GET /api/monitor/metrics/:name     one registered metric's values by label set
  *   GET /api/events                    Server-Sent Events: `tick` (every sample), `failure`
  *   GET /api/tail/:topic               Server-Sent Events: `records` as they arrive on a topic
@@ -21,7 +22,8 @@ import type { FeaturePart, PartContext } from '../server/parts.ts';
 import { recordToJson } from '../server/records.ts';
 import { boolParam, intParam, queryParams } from '../server/request.ts';
 import { TributaryError } from '../util/errors.ts';
-import { FailureLog } from './failures.ts';
+import { instrumentParts } from './feature-metrics.ts';
+import { FAILURE_SEVERITIES, FailureLog, type FailureSeverity } from './failures.ts';
 import { LagCollector, type GroupLagReport } from './lag/collector.ts';
 import { ThroughputSampler, type ThroughputPoint } from './sampler.ts';
 
@@ -208,9 +210,22 @@ export async function createMonitorPart(ctx: PartContext, opts: MonitorOptions =
       }) });
   });
   monitor.get('/failures', (c) => {
-    const q = queryParams(c, ['limit', 'before']);
+    const q = queryParams(c, ['limit', 'before', 'q', 'severity']);
     const before = intParam(q, 'before', { min: 1 });
-    return c.json(failures.list({ limit: intParam(q, 'limit', { min: 1, max: 500, default: 50 }), ...(before !== undefined ? { before } : {}) }));
+    let severities: FailureSeverity[] | undefined;
+    if (q['severity'] !== undefined) {
+      severities = q['severity'].split(',').map((s) => s.trim()) as FailureSeverity[];
+      const bad = severities.find((s) => !FAILURE_SEVERITIES.includes(s));
+      if (bad !== undefined) throw new HttpError('BAD_REQUEST', `severity: expected a comma-separated list of ${FAILURE_SEVERITIES.join(', ')}, got ${JSON.stringify(bad)}`);
+    }
+    return c.json(
+      failures.list({
+        limit: intParam(q, 'limit', { min: 1, max: 500, default: 50 }),
+        ...(before !== undefined ? { before } : {}),
+        ...(q['q'] ? { q: q['q'] } : {}),
+        ...(severities ? { severities } : {}),
+      }),
+    );
   });
 
   const events = new Hono();
@@ -265,6 +280,7 @@ export async function createMonitorPart(ctx: PartContext, opts: MonitorOptions =
     });
   });
 
+  let detachFeatures: () => void = () => {};
   return {
     name: 'monitor',
     collector,
@@ -276,11 +292,15 @@ export async function createMonitorPart(ctx: PartContext, opts: MonitorOptions =
       { path: 'tail', app: tail },
     ],
     async start() {
+      // Every part exists by now (ctx.parts is the process's map of them): record the flow and
+      // warehouse series those parts do not record themselves.
+      detachFeatures = instrumentParts(ctx.parts, registry, logger);
       collector.start();
       sampler.start();
     },
     async stop() {
       stopping = true;
+      detachFeatures();
       for (const s of streams) s.abort();
       await Promise.all([collector.stop(), sampler.stop()]);
     },

@@ -12,6 +12,8 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import { gzip as zlibGzip } from 'node:zlib';
 import type { Context } from 'hono';
 import type { Logger } from 'pino';
 import { HttpError } from './errors.ts';
@@ -43,6 +45,9 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json',
   '.txt': 'text/plain; charset=utf-8',
 };
+
+const COMPRESSIBLE = new Set(['.html', '.js', '.mjs', '.css', '.json', '.svg', '.map', '.txt']);
+const gzip = promisify(zlibGzip);
 
 const WEB_ROOT = path.resolve(import.meta.dirname, '../../web');
 
@@ -101,13 +106,25 @@ export function createWebUi(opts: WebUiOptions = {}): WebUi {
     });
   }
 
-  const serveFile = async (file: string, immutable: boolean): Promise<Response> => {
-    const body = await readFile(file);
-    const type = TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
-    return new Response(body, {
-      status: 200,
-      headers: { 'Content-Type': type, 'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache' },
-    });
+  // Text files go out gzipped to browsers that accept it (compressed once per file version).
+  const gzipped = new Map<string, { mtimeMs: number; body: Buffer }>();
+  const serveFile = async (file: string, immutable: boolean, acceptEncoding: string | undefined): Promise<Response> => {
+    const ext = path.extname(file).toLowerCase();
+    const type = TYPES[ext] ?? 'application/octet-stream';
+    const headers: Record<string, string> = { 'Content-Type': type, 'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache' };
+    if (COMPRESSIBLE.has(ext)) {
+      headers['Vary'] = 'Accept-Encoding';
+      if (/\bgzip\b/.test(acceptEncoding ?? '')) {
+        const mtimeMs = statSync(file).mtimeMs;
+        let cached = gzipped.get(file);
+        if (!cached || cached.mtimeMs !== mtimeMs) {
+          cached = { mtimeMs, body: await gzip(await readFile(file), { level: 6 }) };
+          gzipped.set(file, cached);
+        }
+        return new Response(cached.body, { status: 200, headers: { ...headers, 'Content-Encoding': 'gzip' } });
+      }
+    }
+    return new Response(await readFile(file), { status: 200, headers });
   };
 
   return {
@@ -128,14 +145,14 @@ export function createWebUi(opts: WebUiOptions = {}): WebUi {
       }
       const file = path.resolve(dist, `.${path.posix.normalize(rel)}`);
       if (file.startsWith(dist + path.sep) && existsSync(file) && statSync(file).isFile()) {
-        return serveFile(file, rel.startsWith('/assets/'));
+        return serveFile(file, rel.startsWith('/assets/'), c.req.header('accept-encoding'));
       }
       // A missing asset is a 404; any other path is a page of the UI.
       // (Topic names have dots: only known file types count as files.)
       if (rel.startsWith('/assets/') || path.extname(rel).toLowerCase() in TYPES) {
         throw new HttpError('NOT_FOUND', `no such file in the web UI: ${rel} (rebuild it with npm run build:web if it should exist)`);
       }
-      return serveFile(index, false);
+      return serveFile(index, false, c.req.header('accept-encoding'));
     },
   };
 }

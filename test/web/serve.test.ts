@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { openEmbeddedBus } from '../../src/bus/index.ts';
 import type { Bus } from '../../src/bus/types.ts';
@@ -40,6 +41,15 @@ describe('serving the web UI next to the API', () => {
     assert.equal(js.status, 200);
     assert.match(js.headers.get('content-type')!, /text\/javascript/);
     assert.match(js.headers.get('cache-control')!, /immutable/);
+    assert.equal(js.headers.get('content-encoding'), null, 'not gzipped unless asked');
+    assert.equal(await js.text(), 'console.log(1)');
+
+    // Browsers that accept gzip get it (what the bundle-size benchmark measures is what they load).
+    const gz = await app.request('/assets/index-abc.js', { headers: { 'accept-encoding': 'gzip, deflate, br' } });
+    assert.equal(gz.status, 200);
+    assert.equal(gz.headers.get('content-encoding'), 'gzip');
+    assert.equal(gz.headers.get('vary'), 'Accept-Encoding');
+    assert.equal(gunzipSync(Buffer.from(await gz.arrayBuffer())).toString(), 'console.log(1)');
 
     const missing = await app.request('/assets/gone.js');
     assert.equal(missing.status, 404);

@@ -24,20 +24,38 @@ export interface ApiOptions {
   accept?: number[];
 }
 
+interface Fetched {
+  ok: boolean;
+  status: number;
+  statusText: string;
+  text: string;
+}
+
+/** Answers index.html asked for while the scripts loaded (each used once, by the first GET of its path). */
+function takePrefetched(path: string): Promise<Fetched> | undefined {
+  const pre = (globalThis as { __tributaryPrefetch?: Record<string, Promise<Fetched> | undefined> }).__tributaryPrefetch;
+  const p = pre?.[path];
+  if (p) delete pre![path];
+  return p;
+}
+
 export async function api<T>(path: string, opts: ApiOptions = {}): Promise<T> {
-  let res: Response;
+  let res: Fetched;
   try {
-    res = await fetch(path, {
-      method: opts.method ?? (opts.body !== undefined ? 'POST' : 'GET'),
-      headers: opts.body !== undefined ? { 'Content-Type': 'application/json' } : {},
-      body: opts.body !== undefined ? JSON.stringify(opts.body) : null,
-      signal: opts.signal ?? null,
-    });
+    const pre = opts.method === undefined && opts.body === undefined ? takePrefetched(path) : undefined;
+    res = pre
+      ? await pre
+      : await fetch(path, {
+          method: opts.method ?? (opts.body !== undefined ? 'POST' : 'GET'),
+          headers: opts.body !== undefined ? { 'Content-Type': 'application/json' } : {},
+          body: opts.body !== undefined ? JSON.stringify(opts.body) : null,
+          signal: opts.signal ?? null,
+        }).then(async (r) => ({ ok: r.ok, status: r.status, statusText: r.statusText, text: await r.text() }));
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError('NETWORK', `cannot reach the Tributary server (${(err as Error).message}): is \`tributary up\` still running?`, 0, true);
   }
-  const text = await res.text();
+  const text = res.text;
   let body: unknown = undefined;
   if (text) {
     try {

@@ -9,10 +9,35 @@ export interface ApiState<T> {
 }
 
 /**
- * GETs `path` (null: nothing) and again every `refreshMs`. The last good data stays while a
- * refresh fails; the error is returned for the view to show in words.
+ * One EventSource on the monitor's `/api/events` for every live view of the page (browsers allow
+ * few connections per server): each `tick` (one per throughput sample) goes to every subscriber.
  */
-export function useApi<T>(path: string | null, opts: { refreshMs?: number; accept?: number[] } = {}): ApiState<T> {
+const tickSubscribers = new Set<() => void>();
+let tickSource: EventSource | null = null;
+function subscribeTicks(onTick: () => void): () => void {
+  tickSubscribers.add(onTick);
+  if (!tickSource) {
+    tickSource = new EventSource('/api/events');
+    tickSource.addEventListener('tick', () => {
+      for (const f of tickSubscribers) f();
+    });
+  }
+  return () => {
+    tickSubscribers.delete(onTick);
+    if (tickSubscribers.size === 0 && tickSource) {
+      tickSource.close();
+      tickSource = null;
+    }
+  };
+}
+
+/**
+ * GETs `path` (null: nothing) and again every `refreshMs`. With `live`, it also reloads on every
+ * tick the server pushes over Server-Sent Events (at most once per `live` ms; `refreshMs` is then
+ * the fallback while the stream is down). The last good data stays while a refresh fails; the
+ * error is returned for the view to show in words.
+ */
+export function useApi<T>(path: string | null, opts: { refreshMs?: number; accept?: number[]; live?: number } = {}): ApiState<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
   const [loading, setLoading] = useState(path !== null);
@@ -28,8 +53,13 @@ export function useApi<T>(path: string | null, opts: { refreshMs?: number; accep
     if (path === null) return;
     let stop = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let inFlight = false;
+    let lastAt = 0;
     const ctl = new AbortController();
     const load = async () => {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      inFlight = true;
       setLoading(true);
       try {
         const d = await api<T>(path, { signal: ctl.signal, ...(opts.accept ? { accept: opts.accept } : {}) });
@@ -40,6 +70,8 @@ export function useApi<T>(path: string | null, opts: { refreshMs?: number; accep
         if (stop || (err as Error).name === 'AbortError') return;
         setError(err);
       } finally {
+        inFlight = false;
+        lastAt = Date.now();
         if (!stop) {
           setLoading(false);
           if (opts.refreshMs) timer = setTimeout(load, opts.refreshMs);
@@ -47,12 +79,18 @@ export function useApi<T>(path: string | null, opts: { refreshMs?: number; accep
       }
     };
     void load();
+    const unsubscribe = opts.live
+      ? subscribeTicks(() => {
+          if (!stop && !inFlight && Date.now() - lastAt >= opts.live!) void load();
+        })
+      : null;
     return () => {
       stop = true;
       ctl.abort();
+      unsubscribe?.();
       if (timer) clearTimeout(timer);
     };
-  }, [path, nonce, opts.refreshMs]);
+  }, [path, nonce, opts.refreshMs, opts.live]);
 
   return { data, error, loading, reload };
 }

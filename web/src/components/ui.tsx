@@ -51,6 +51,7 @@ const STATUS_CLASS: Record<string, string> = {
   paused: 'warn',
   queued: 'info',
   Empty: 'muted',
+  complete: 'ok',
   disabled: 'muted',
   STALLED: 'bad',
   failed: 'bad',

@@ -11,6 +11,8 @@ export interface QueryResult {
   /** More rows exist than were returned (the server's row limit). */
   truncated: boolean;
   elapsedMs: number | null;
+  /** Rows are still arriving (a partial result shown while the query streams). */
+  streaming?: boolean;
 }
 
 /** Columns whose values are all numbers (or null): candidates for a chart's y axis. */

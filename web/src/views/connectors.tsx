@@ -73,11 +73,14 @@ function taskSummary(s: ConnectorStatus): string {
 function Actions({ name, state, onDone }: { name: string; state: string; onDone: () => void }) {
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(undefined);
+  const [done, setDone] = useState<string | null>(null);
   const act = async (label: string, method: string, path: string) => {
     setBusy(label);
     setError(undefined);
+    setDone(null);
     try {
       await api(`/api/connectors/${enc(name)}/${path}`, { method });
+      setDone(`${label}: done at ${new Date().toLocaleTimeString()}`);
       onDone();
     } catch (err) {
       setError(err);
@@ -100,13 +103,14 @@ function Actions({ name, state, onDone }: { name: string; state: string; onDone:
         Restart
       </button>
       {busy && <span className="muted"> {busy}…</span>}
+      {done && !busy && <span className="ok-text"> {done}</span>}
       <ErrorBox error={error} title={`${name}`} />
     </span>
   );
 }
 
 export function Connectors() {
-  const list = useApi<Expanded>('/api/connectors?expand=status,info', { refreshMs: 3000 });
+  const list = useApi<Expanded>('/api/connectors?expand=status,info', { refreshMs: 6000, live: 1000 });
   const { counters, error: counterError } = useCounters(3000);
   const names = Object.keys(list.data ?? {}).sort();
   const page = usePaged(names, 20);
@@ -176,7 +180,7 @@ export function Connectors() {
 }
 
 export function ConnectorDetail({ name }: { name: string }) {
-  const status = useApi<ConnectorStatus>(`/api/connectors/${enc(name)}/status`, { refreshMs: 2000 });
+  const status = useApi<ConnectorStatus>(`/api/connectors/${enc(name)}/status`, { refreshMs: 4000, live: 1000 });
   const info = useApi<ConnectorInfo>(`/api/connectors/${enc(name)}`);
   const offsets = useApi<unknown>(`/api/connectors/${enc(name)}/offsets`, { refreshMs: 5000 });
   const { counters, error: counterError } = useCounters(3000);

@@ -9,8 +9,8 @@ import { Link } from '../router.tsx';
 import type { GroupDescription, GroupLagDetail, GroupLagSummary, GroupSummary } from '../types.ts';
 
 export function Groups() {
-  const list = useApi<{ groups: GroupSummary[] }>('/api/groups', { refreshMs: 5000 });
-  const lag = useApi<{ groups: GroupLagSummary[]; lagWindowSamples: number; lagIntervalMs: number }>('/api/monitor/groups', { refreshMs: 5000 });
+  const list = useApi<{ groups: GroupSummary[] }>('/api/groups', { refreshMs: 10000, live: 2000 });
+  const lag = useApi<{ groups: GroupLagSummary[]; lagWindowSamples: number; lagIntervalMs: number }>('/api/monitor/groups', { refreshMs: 10000, live: 1000 });
   const rows = useMemo(() => {
     const byId = new Map((lag.data?.groups ?? []).map((g) => [g.groupId, g]));
     return (list.data?.groups ?? []).map((g) => ({ g, lag: byId.get(g.groupId) })).sort((a, b) => a.g.groupId.localeCompare(b.g.groupId));
@@ -71,11 +71,11 @@ export function Groups() {
 }
 
 export function GroupDetail({ id }: { id: string }) {
-  const group = useApi<GroupDescription>(`/api/groups/${enc(id)}`, { refreshMs: 3000 });
+  const group = useApi<GroupDescription>(`/api/groups/${enc(id)}`, { refreshMs: 6000, live: 2000 });
   // Ask for the lag detail only once the collector knows the group (no 404 noise before).
-  const monitored = useApi<{ groups: GroupLagSummary[]; lagIntervalMs: number }>('/api/monitor/groups', { refreshMs: 3000 });
+  const monitored = useApi<{ groups: GroupLagSummary[]; lagIntervalMs: number }>('/api/monitor/groups', { refreshMs: 6000, live: 1000 });
   const known = monitored.data?.groups.some((g) => g.groupId === id) ?? false;
-  const lag = useApi<GroupLagDetail>(known ? `/api/monitor/groups/${enc(id)}` : null, { refreshMs: 3000 });
+  const lag = useApi<GroupLagDetail>(known ? `/api/monitor/groups/${enc(id)}` : null, { refreshMs: 6000, live: 1000 });
   const members = usePaged(group.data?.memberDetails ?? [], 10);
   const partitions = usePaged(lag.data?.partitions ?? [], 20);
   const owner = useMemo(() => {

@@ -118,7 +118,21 @@ export function Overview() {
     [totals],
   );
   const lagSeries = useMemo(() => Object.keys(lag.series).map((g) => ({ label: g, values: lag.series[g]! })), [lag]);
-  const failurePage = usePaged(failures, 10);
+  // A filter asks the server (it keeps the last 500 events) and keeps live events that match.
+  const [failureFilter, setFailureFilter] = useState('');
+  const [severity, setSeverity] = useState('');
+  const filtering = failureFilter.trim() !== '' || severity !== '';
+  const filtered = useApi<{ events: FailureEvent[] }>(
+    filtering ? `/api/monitor/failures?limit=500${failureFilter.trim() ? `&q=${encodeURIComponent(failureFilter.trim())}` : ''}${severity ? `&severity=${severity}` : ''}` : null,
+  );
+  const shownFailures = useMemo(() => {
+    if (!filtering) return failures;
+    const q = failureFilter.trim().toLowerCase();
+    const live = failures.filter((f) => (!q || f.message.toLowerCase().includes(q) || f.source.toLowerCase().includes(q)) && (!severity || severity.split(',').includes(f.severity)));
+    const byId = new Map([...(filtered.data?.events ?? []), ...live].map((f) => [f.id, f]));
+    return [...byId.values()].sort((a, b) => b.id - a.id);
+  }, [filtering, failures, failureFilter, severity, filtered.data]);
+  const failurePage = usePaged(shownFailures, 10);
   const groupPage = usePaged(groups, 10);
   const now = totals.times.length ? totals.times[totals.times.length - 1]! : null;
   const last = (k: string) => (totals.series[k]?.length ? totals.series[k]![totals.series[k]!.length - 1] : null);
@@ -198,9 +212,37 @@ export function Overview() {
             </table>
           )}
         </Panel>
-        <Panel title="Recent failures">
-          {failures.length === 0 ? (
-            <Empty>No failures recorded since the server started.</Empty>
+        <Panel
+          title="Recent failures"
+          actions={
+            <>
+              <input
+                placeholder="Filter (group, part, words)"
+                value={failureFilter}
+                onChange={(e) => {
+                  setFailureFilter(e.target.value);
+                  failurePage.setPage(0);
+                }}
+                aria-label="filter failures"
+              />
+              <select
+                value={severity}
+                onChange={(e) => {
+                  setSeverity(e.target.value);
+                  failurePage.setPage(0);
+                }}
+                aria-label="failure severity"
+              >
+                <option value="">all severities</option>
+                <option value="error,warning">errors and warnings</option>
+                <option value="error">errors</option>
+              </select>
+            </>
+          }
+        >
+          <ErrorBox error={filtered.error} title="Failures" onRetry={filtered.reload} />
+          {shownFailures.length === 0 ? (
+            <Empty>{filtering ? (filtered.loading ? 'Searching…' : 'No failure matches this filter.') : 'No failures recorded since the server started.'}</Empty>
           ) : (
             <>
               <ul className="failures" data-testid="failures">
@@ -216,7 +258,7 @@ export function Overview() {
               <Pager page={failurePage} label="failures" />
             </>
           )}
-          {olderFailures.next !== null && failurePage.page === failurePage.pages - 1 && (
+          {!filtering && olderFailures.next !== null && failurePage.page === failurePage.pages - 1 && (
             <button onClick={loadOlder}>Load older failures</button>
           )}
           <ErrorBox error={olderFailures.error} title="Older failures" />

@@ -141,7 +141,10 @@ function positionText(p: unknown, message = ''): string {
  * one JSON array per row, then `done` — or `error` if it fails midway) and reads the rows as
  * they stream in.
  */
-export async function runSql(sql: string, opts: { asOf?: { snapshot: number }; signal?: AbortSignal } = {}): Promise<QueryResult> {
+export async function runSql(
+  sql: string,
+  opts: { asOf?: { snapshot: number }; signal?: AbortSignal; /** Partial results while rows stream in (at most every 250 ms). */ onRows?: (partial: QueryResult) => void } = {},
+): Promise<QueryResult> {
   const started = performance.now();
   const ctl = new AbortController();
   opts.signal?.addEventListener('abort', () => ctl.abort());
@@ -169,6 +172,7 @@ export async function runSql(sql: string, opts: { asOf?: { snapshot: number }; s
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let buf = '';
+  let lastEmit = 0;
   const line = (text: string) => {
     if (!text) return;
     const v = JSON.parse(text) as unknown;
@@ -195,6 +199,11 @@ export async function runSql(sql: string, opts: { asOf?: { snapshot: number }; s
       ctl.abort(); // the server cancels the query when the client leaves
       break;
     }
+    // The first rows show at once; then the table grows as they arrive.
+    if (opts.onRows && rows.length > 0 && (lastEmit === 0 || performance.now() - lastEmit >= 250)) {
+      lastEmit = performance.now();
+      opts.onRows({ columns, rows, truncated: false, elapsedMs: Math.round(lastEmit - started), streaming: true });
+    }
   }
   if (!truncated) line(buf.trim());
   return { columns, rows, truncated, elapsedMs: serverMs ?? Math.round(performance.now() - started) };
@@ -217,8 +226,9 @@ export function SqlConsole() {
     }
     setBusy(true);
     setError(undefined);
+    setResult(null);
     try {
-      setResult(await runSql(text));
+      setResult(await runSql(text, { onRows: setResult }));
       const h = [text, ...history.filter((x) => x !== text)].slice(0, 20);
       setHistory(h);
       localStorage.setItem(HISTORY_KEY, JSON.stringify(h));
@@ -266,7 +276,12 @@ export function SqlConsole() {
         <Panel
           title={
             <>
-              Result <span className="muted" data-testid="sql-summary">{formatCount(result.rows.length)} rows{result.truncated ? ` (cut at ${formatCount(MAX_ROWS)}: the query was cancelled)` : ''} · {result.elapsedMs} ms</span>
+              Result{' '}
+              <span className="muted" data-testid="sql-summary">
+                {result.streaming
+                  ? `streaming: ${formatCount(result.rows.length)} rows so far · ${result.elapsedMs} ms`
+                  : `${formatCount(result.rows.length)} rows${result.truncated ? ` (cut at ${formatCount(MAX_ROWS)}: the query was cancelled)` : ''} · ${result.elapsedMs} ms`}
+              </span>
             </>
           }
           actions={
@@ -279,7 +294,7 @@ export function SqlConsole() {
                   Chart
                 </button>
               </div>
-              <button onClick={() => download(`result-${new Date().toISOString().replace(/[:.]/g, '-')}.csv`, toCsv(result.columns.map((c) => c.name), result.rows))}>Download CSV</button>
+              <button disabled={result.streaming} onClick={() => download(`result-${new Date().toISOString().replace(/[:.]/g, '-')}.csv`, toCsv(result.columns.map((c) => c.name), result.rows))}>Download CSV</button>
             </>
           }
         >

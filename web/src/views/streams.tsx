@@ -64,7 +64,7 @@ function useRates(counts: Record<string, number> | undefined): Rolling {
 }
 
 export function Streams() {
-  const list = useApi<{ apps: AppSummary[] }>('/api/streams', { refreshMs: 2000 });
+  const list = useApi<{ apps: AppSummary[] }>('/api/streams', { refreshMs: 4000, live: 1000 });
   const counts = useMemo(() => (list.data ? Object.fromEntries(list.data.apps.map((a) => [a.id, a.processed])) : undefined), [list.data]);
   const rates = useRates(counts);
   const page = usePaged(list.data?.apps ?? [], 20);
@@ -164,7 +164,7 @@ function topologyGraph(d: AppDescription): { nodes: GraphNode[]; edges: GraphEdg
 }
 
 export function StreamApp({ id }: { id: string }) {
-  const app = useApi<AppDescription>(`/api/streams/${enc(id)}`, { refreshMs: 2000 });
+  const app = useApi<AppDescription>(`/api/streams/${enc(id)}`, { refreshMs: 4000, live: 1000 });
   const counts = useMemo(() => (app.data ? { processed: app.data.processed } : undefined), [app.data]);
   const rates = useRates(counts);
   const graph = useMemo(() => (app.data ? topologyGraph(app.data) : { nodes: [], edges: [] }), [app.data]);

@@ -66,7 +66,7 @@ export function Topics() {
 }
 
 export function TopicDetail({ name }: { name: string }) {
-  const topic = useApi<TopicDetailData>(`/api/topics/${enc(name)}`, { refreshMs: 3000 });
+  const topic = useApi<TopicDetailData>(`/api/topics/${enc(name)}`, { refreshMs: 6000, live: 1000 });
   const parts = usePaged(topic.data?.partitions ?? [], 12);
   return (
     <div className="view" data-testid="topic-detail">

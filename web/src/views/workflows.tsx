@@ -54,6 +54,18 @@ interface TaskView {
   error: string | null;
   items?: Record<string, number>;
 }
+interface BackfillStatus {
+  id: number;
+  from: string;
+  to: string;
+  total: number;
+  created: number;
+  skipped: number;
+  states: Record<string, number>;
+  done: number;
+  complete: boolean;
+}
+
 interface RunDetail extends RunSummary {
   tasks: TaskView[];
 }
@@ -296,7 +308,11 @@ function TaskLog({ dag, run, task, tryNumber }: { dag: string; run: string; task
 export function DagView({ id, tab: initialTab }: { id: string; tab: string | null }) {
   const [tab, setTab] = useState(initialTab ?? 'grid');
   const dag = useApi<DagDetail>(`/api/dags/${enc(id)}`, { refreshMs: 5000 });
-  const runs = useApi<{ runs: RunSummary[] }>(`/api/dags/${enc(id)}/runs?limit=25`, { refreshMs: 2000 });
+  // The grid shows the newest runs; "Older runs" pages back 25 at a time.
+  const [runLimit, setRunLimit] = useState(25);
+  const runs = useApi<{ runs: RunSummary[] }>(`/api/dags/${enc(id)}/runs?limit=${runLimit}`, { refreshMs: 2000 });
+  const [backfillId, setBackfillId] = useState<number | null>(null);
+  const backfillStatus = useApi<BackfillStatus>(backfillId === null ? null : `/api/dags/${enc(id)}/backfills/${backfillId}`, { refreshMs: 2000 });
   const [details, setDetails] = useState<Map<string, RunDetail>>(new Map());
   const [detailError, setDetailError] = useState<unknown>(undefined);
   const [selected, setSelected] = useState<{ run: string; task: string | null } | null>(null);
@@ -354,6 +370,7 @@ export function DagView({ id, tab: initialTab }: { id: string; tab: string | nul
       const r = await api<{ runId?: string; id?: number }>(path, { method: 'POST', body });
       setNotice(`${label}: done${r?.runId ? ` (run ${r.runId})` : r?.id ? ` (backfill ${r.id})` : ''}.`);
       if (r?.runId) setSelected({ run: r.runId, task: null }); // follow the run just triggered
+      else if (r?.id !== undefined && path.endsWith('/backfills')) setBackfillId(r.id); // follow the backfill
       runs.reload();
       dag.reload();
     } catch (err) {
@@ -426,6 +443,18 @@ export function DagView({ id, tab: initialTab }: { id: string; tab: string | nul
         </div>
         {notice && <div className="notice">{notice}</div>}
         <ErrorBox error={actionError} title="Action" />
+        <ErrorBox error={backfillStatus.error} title={`Backfill ${backfillId ?? ''}`} onRetry={backfillStatus.reload} />
+        {backfillStatus.data && (
+          <div className="notice" data-testid="backfill-status">
+            Backfill {backfillStatus.data.id}, {formatTime(Date.parse(backfillStatus.data.from))} → {formatTime(Date.parse(backfillStatus.data.to))}: {backfillStatus.data.done} of{' '}
+            {backfillStatus.data.total} intervals done
+            {backfillStatus.data.skipped ? ` (${backfillStatus.data.skipped} skipped: already ran)` : ''} ·{' '}
+            {Object.entries(backfillStatus.data.states)
+              .map(([state, n]) => `${n} ${state}`)
+              .join(', ') || 'no runs yet'}{' '}
+            <Badge status={backfillStatus.data.complete ? 'complete' : 'running'} />
+          </div>
+        )}
       </Panel>
       <div className="tabs" role="tablist">
         {[
@@ -440,6 +469,18 @@ export function DagView({ id, tab: initialTab }: { id: string; tab: string | nul
       </div>
       {!dag.data && !dag.error && <Loading what="the DAG" />}
       {dag.data && tab === 'grid' && (runList.length === 0 ? <Empty>No runs yet: trigger one.</Empty> : <RunGrid dag={dag.data} runs={runList} details={details} selected={selected} onSelect={(run, task) => setSelected({ run, task })} />)}
+      {dag.data && tab === 'grid' && runList.length > 0 && (
+        <div className="pager" aria-label="run pages">
+          <span>
+            the newest {runList.length} run{runList.length === 1 ? '' : 's'}
+            {runList.length < runLimit ? ' (all of them)' : ''}
+          </span>
+          <button disabled={runList.length < runLimit} onClick={() => setRunLimit((n) => n + 25)}>
+            Older runs ›
+          </button>
+          {runLimit > 25 && <button onClick={() => setRunLimit(25)}>Newest 25 only</button>}
+        </div>
+      )}
       {dag.data && tab === 'graph' && <Graph nodes={graphNodes} edges={graphEdges} direction="LR" testId="dag-graph" />}
       {tab === 'gantt' && (current ? <Gantt run={current} /> : <Empty>Select a run in the grid.</Empty>)}
       {current && (
