@@ -1,6 +1,6 @@
 /**
  * The lake sink with a real embedded bus and lake: event-time partitions, declared and inferred
- * schemas (with evolution), dead letters with reasons, rolling by size, resuming from the
+ * schemas (with evolution), dead letters with reasons, rolling by size and by time (and the roll buffer itself), resuming from the
  * manifest's positions after a restart, and fencing of a second instance.
  */
 import assert from 'node:assert/strict';
@@ -212,4 +212,81 @@ test('a record the Parquet writer rejects although it passed the checks is isola
   assert.equal(dlq[0]!.value!.toString(), '{"n":1e+30}');
   assert.equal(header(dlq[0]!, 'lake.source.offset'), '1');
   assert.match(header(dlq[0]!, 'lake.error')!, /^rejected by the Parquet writer: /);
+});
+
+test('rolls by time: records commit rollMs after the first one, while the sink keeps running', async () => {
+  const sink = new LakeSink({ bus, lake, topics: ['ticks'], table: 'raw.ticks', rollMs: 150, rollBytes: 64 * 1024 * 1024 });
+  await produce('ticks', [JSON.stringify({ n: 1 }), JSON.stringify({ n: 2 })]);
+  await sink.start();
+  try {
+    // No flush, no stop, far below rollBytes: only the clock can commit these.
+    for (let i = 0; i < 1500 && sink.status().commits < 1; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(sink.status().commits, 1, 'the time roll committed the first records');
+    assert.equal(sink.status().state, 'running');
+    await produce('ticks', [JSON.stringify({ n: 3 })]);
+    for (let i = 0; i < 1500 && sink.status().commits < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(sink.status().commits, 2, 'a later record starts the clock again');
+    assert.deepEqual(await sqlOver(lake, 'raw.ticks', 'SELECT n FROM t ORDER BY n'), [{ n: '1' }, { n: '2' }, { n: '3' }]);
+    assert.equal((await lake.snapshots({ table: 'raw.ticks' })).length >= 2, true);
+  } finally {
+    await sink.stop();
+  }
+});
+
+test('rolls by size: a partition reaching rollBytes commits at once, files stay near that size', async () => {
+  const pad = 'x'.repeat(200);
+  const values = Array.from({ length: 400 }, (_, i) => JSON.stringify({ i, pad }));
+  await produce('sized', values);
+  const rollBytes = 16 * 1024;
+  // The clock alone would never roll (an hour): every commit below comes from the size trigger.
+  const sink = new LakeSink({ bus, lake, topics: ['sized'], table: 'raw.sized', rollMs: 3_600_000, rollBytes, partitionBy: 'none' });
+  await sink.start();
+  try {
+    for (let i = 0; i < 1500 && sink.status().committedRecords < 360; i++) await new Promise((r) => setTimeout(r, 20));
+    const st = sink.status();
+    assert.equal(st.state, 'running');
+    // ~230 B per line: a roll holds ~70 records, so at least 5 full rolls committed before any stop.
+    assert.ok(st.commits >= 5, `${st.commits} commits`);
+    assert.ok(st.bufferedRecords < rollBytes / 200, `at most one roll is buffered (${st.bufferedRecords})`);
+    const files = await lake.files('raw.sized');
+    for (const f of files) assert.ok(f.rows <= Math.ceil(rollBytes / 220) + 1, `a file holds one roll (${f.rows} rows)`);
+  } finally {
+    await sink.stop();
+  }
+  assert.deepEqual(await sqlOver(lake, 'raw.sized', 'SELECT count(*) AS n, count(DISTINCT i) AS d, min(i) AS lo, max(i) AS hi FROM t'), [{ n: '400', d: '400', lo: '0', hi: '399' }]);
+});
+
+test('roll buffer: lines are tagged with their partition, kept whole across chunks, line breaks blanked', async () => {
+  const { ChunkPool, RollBuffer, PART_COLUMN } = await import('../../src/lake/sink/roll-buffer.ts');
+  const pool = new ChunkPool(64 * 1024, 4);
+  const rec = (offset: number) => ({ topic: 't', partition: 0, offset, key: null, value: null, timestamp: 0, headers: [] }) as unknown as ConsumedRecord;
+  const values = [
+    ...Array.from({ length: 600 }, (_, i) => JSON.stringify({ i, s: 'y'.repeat(i % 300) })),
+    '{\n  "i": 600,\n  "s": "pretty"\r\n}',
+    JSON.stringify({ i: 601, s: 'z'.repeat(100 * 1024) }), // longer than a chunk
+    '{}',
+  ];
+  const roll = new RollBuffer(pool);
+  values.forEach((v, i) => roll.add(rec(i), Buffer.from(v), i % 2 ? 'odd' : 'even', { p: i % 2 ? 'odd' : 'even' }));
+  assert.equal(roll.size, values.length);
+  assert.deepEqual(roll.partitions.map((p) => [p.values['p'], p.rows]), [['even', 302], ['odd', 301]]);
+  const lines = roll.lines().toString().split('\n');
+  assert.equal(lines.pop(), '');
+  assert.equal(lines.length, values.length);
+  lines.forEach((l, i) => {
+    const o = JSON.parse(l) as Record<string, unknown>;
+    assert.equal(o[PART_COLUMN], i % 2);
+    const { [PART_COLUMN]: _, ...rest } = o;
+    assert.deepEqual(rest, JSON.parse(values[i]!));
+  });
+  // Any range, across chunk boundaries, is exactly those lines.
+  for (const [from, to] of [[0, 1], [123, 457], [599, 603], [300, 300]] as const) {
+    assert.equal(roll.lines(from, to).toString(), lines.slice(from, to).map((l) => `${l}\n`).join(''));
+  }
+  assert.equal(roll.bytes, roll.lines().length);
+  roll.release();
+  // Pooled chunks are reused by the next roll, and its lines are its own.
+  const next = new RollBuffer(pool);
+  next.add(rec(0), Buffer.from('{"a":1}'), 'k', {});
+  assert.equal(next.lines().toString(), `{"${PART_COLUMN}":0,"a":1}\n`);
 });

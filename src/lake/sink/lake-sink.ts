@@ -2,9 +2,10 @@
  * The lake sink: drains topics into a lake table, exactly once.
  *
  * Design note. The sink reads every partition of its topics with `assign()` at the positions
- * stored in the manifest (not at group offsets: the group commit only shows lag), parses each
- * JSON record, checks it against the table schema (declared, or inferred and evolved as new
- * fields appear), derives its partition (`dt`/`hr` from the record timestamp or a JSON field)
+ * stored in the manifest (not at group offsets: the group commit only shows lag), checks each
+ * JSON record against the table schema (declared, or inferred and evolved as new fields appear)
+ * — a byte-level scan (`schema/json-scan.ts`) accepts the records that certainly fit, JSON.parse
+ * and the row checker decide the others and give the reasons —, derives its partition (`dt`/`hr` from the record timestamp or a JSON field)
  * and appends its raw bytes to that partition's buffer of JSON lines. A roll — a buffer at
  * `rollBytes`, or `rollMs` after the first buffered record, or `stop()` — turns every buffer
  * into one Parquet file (DuckDB `read_json` with the exact column types → COPY), and commits
@@ -32,9 +33,10 @@ import { LakeError } from '../errors.ts';
 import type { Lake, WrittenFile } from '../lake.ts';
 import { formatTableName, parseTableName } from '../names.ts';
 import { EventTimePartitioner, timePartitioning } from '../partition.ts';
-import { PART_COLUMN, RollBuffer } from './roll-buffer.ts';
+import { CHUNK_BYTES, ChunkPool, PART_COLUMN, RollBuffer } from './roll-buffer.ts';
 import { unifyTypes } from '../schema/column-types.ts';
 import { normalizeColumns } from '../schema/evolution.ts';
+import { FastRowScanner, MISS, NO_EVENT_TIME } from '../schema/json-scan.ts';
 import { compileRowChecker, inferColumns, parseIsoTimestamp, typeOfJsonValue, type RowCheckResult } from '../schema/json-rows.ts';
 import type { Column, ColumnSpec, PartitionField, PartitionValues, TableInfo, TableName, TableRef } from '../types.ts';
 
@@ -99,6 +101,8 @@ export class LakeSink {
   private readonly infer: boolean;
   private columns: Column[] = [];
   private checker: (row: unknown) => RowCheckResult = () => ({ problem: null, extra: null });
+  /** Accepts records that certainly fit without JSON.parse (see schema/json-scan.ts). */
+  private fast = new FastRowScanner([], null);
   private partitionSpec: PartitionField[] = [];
   private partitioner: EventTimePartitioner | null = null;
   private tableExists = false;
@@ -112,7 +116,9 @@ export class LakeSink {
   private handedOff = new Map<string, number | null>();
   private inflight: Promise<void> | null = null;
   private failure: unknown = null;
-  private roller = new RollBuffer();
+  /** Line chunks reused from roll to roll (see RollBuffer). */
+  private readonly pool: ChunkPool;
+  private roller: RollBuffer;
   private bufferedRecords = 0;
   private firstBufferedAt = 0;
   private pendingDlq: Array<Promise<unknown>> = [];
@@ -136,6 +142,10 @@ export class LakeSink {
     if (opts.topics.includes(this.deadLetterTopic)) throw new LakeError('LAKE_SINK_ERROR', `sink ${this.name}: the dead-letter topic cannot be one of its input topics`);
     this.rollBytes = opts.rollBytes ?? 64 * 1024 * 1024;
     this.rollMs = opts.rollMs ?? 60_000;
+    // Keeps at most what the next roll can fill (2 × rollBytes, see isFull), and never more than 256 MiB.
+    const chunkBytes = Math.min(CHUNK_BYTES, Math.max(64 * 1024, this.rollBytes));
+    this.pool = new ChunkPool(chunkBytes, Math.min(Math.ceil(256 * 1024 ** 2 / chunkBytes), 2 * Math.ceil(this.rollBytes / chunkBytes) + 2));
+    this.roller = new RollBuffer(this.pool);
     this.metadata = opts.metadataColumns ?? false;
     this.infer = opts.schema === undefined || opts.schema === 'infer';
     this.metrics = opts.registry
@@ -239,6 +249,7 @@ export class LakeSink {
     if (this.state === 'running' || this.state === 'stopping') this.state = 'stopped';
     await this.consumer?.close().catch(() => {});
     await this.producer?.close().catch(() => {});
+    this.pool.clear();
   }
 
   /** Rolls now (tests, and `flush` before a planned shutdown). Resolves after the commit. */
@@ -276,10 +287,9 @@ export class LakeSink {
   private recompile(): void {
     // Metadata columns are added by the sink, not looked for in the records.
     const own = this.metadata ? new Set(METADATA_COLUMNS.map((m) => m.name)) : new Set<string>();
-    this.checker = compileRowChecker(
-      this.columns.filter((c) => !own.has(c.name)),
-      { rejectExtra: !this.infer },
-    );
+    const fields = this.columns.filter((c) => !own.has(c.name));
+    this.checker = compileRowChecker(fields, { rejectExtra: !this.infer });
+    this.fast = new FastRowScanner(fields, typeof this.o.eventTime === 'object' ? this.o.eventTime.field : null);
   }
 
   private async accept(records: ConsumedRecord[]): Promise<void> {
@@ -337,9 +347,23 @@ export class LakeSink {
   private handle(r: ConsumedRecord): void {
     const value = r.value;
     if (value === null) return this.deadLetter(r, 'the record has no value (null)');
+    const fastTime = this.fast.check(value);
+    if (fastTime !== MISS) {
+      // Fits for certain (the full path below would accept it with the same event time).
+      let part: { values: PartitionValues; key: string };
+      try {
+        part = this.partitioner!.valuesFor(fastTime === NO_EVENT_TIME ? r.timestamp : fastTime);
+      } catch (err) {
+        return this.deadLetter(r, (err as Error).message);
+      }
+      this.roller.add(r, value, part.key, part.values, this.metadata ? this.metaFields(r) : undefined, this.fast.breaks);
+      this.bufferedRecords++;
+      return;
+    }
     let row: unknown;
+    const text = value.toString('utf8');
     try {
-      row = JSON.parse(value.toString('utf8'));
+      row = JSON.parse(text);
     } catch (err) {
       return this.deadLetter(r, `not valid JSON: ${(err as Error).message}`);
     }
@@ -381,7 +405,7 @@ export class LakeSink {
     } catch (err) {
       return this.deadLetter(r, (err as Error).message);
     }
-    this.roller.add(r, value, part.key, part.values, this.metadata ? this.metaFields(r) : undefined);
+    this.roller.add(r, value, part.key, part.values, this.metadata ? this.metaFields(r) : undefined, text.indexOf('\n') >= 0 || text.indexOf('\r') >= 0);
     this.bufferedRecords++;
   }
 
@@ -472,7 +496,7 @@ export class LakeSink {
     };
     for (const p of positions) this.handedOff.set(key(p.topic, p.partition), p.offset);
     if (this.roller.size > 0) this.schemaFrozen = true;
-    this.roller = new RollBuffer();
+    this.roller = new RollBuffer(this.pool);
     this.bufferedRecords = 0;
     this.firstBufferedAt = 0;
     // A failure is kept and raised by the next roll or by stop(): nothing after it may commit.
@@ -528,6 +552,7 @@ export class LakeSink {
     } finally {
       for (const f of files) nodeFs.rmSync(f.localPath, { force: true });
       for (const d of b.dirs) nodeFs.rmSync(d, { recursive: true, force: true });
+      b.roll.release();
     }
   }
 
@@ -541,8 +566,9 @@ export class LakeSink {
     const roll = batch.roll;
     const json = lake.stagingPath('json');
     const outDir = lake.stagingPath('dir');
-    nodeFs.writeFileSync(json, roll.lines(from, to));
     try {
+      // Off the event loop (libuv's pool): the next roll is being read meanwhile.
+      await nodeFs.promises.writeFile(json, roll.slices(from, to));
       const written = await lake.duck.writeJsonLinesPartitioned(json, batch.columns, PART_COLUMN, outDir);
       const total = written.reduce((s, w) => s + w.info.rows, 0);
       if (total !== to - from) throw new LakeError('LAKE_SINK_ERROR', `sink ${this.name}: DuckDB wrote ${total} rows for ${to - from} records`);

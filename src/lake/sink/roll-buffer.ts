@@ -1,8 +1,12 @@
 /**
- * What the sink collects between two commits: the accepted records as JSON lines in one
- * growing buffer, each line tagged with the index of its partition (`{"__tributary_part":3,` +
- * the record's own fields), so one DuckDB `COPY … PARTITION_BY` turns the whole roll into one
- * Parquet file per partition.
+ * What the sink collects between two commits: the accepted records as JSON lines, each line
+ * tagged with the index of its partition (`{"__tributary_part":3,` + the record's own fields), so
+ * one DuckDB `COPY … PARTITION_BY` turns the whole roll into one Parquet file per partition.
+ *
+ * The lines live in fixed-size chunks taken from a `ChunkPool` and given back to it once the
+ * roll is committed. Growing one buffer by doubling copied every byte again at each step into
+ * fresh (page-faulting) memory, and that copying was the second-largest cost of the sink's hot
+ * path after JSON.parse; reused chunks are already mapped, and a line is copied exactly once.
  */
 import type { ConsumedRecord } from '../../bus/types.ts';
 import type { PartitionValues } from '../types.ts';
@@ -17,10 +21,36 @@ export interface RollPartition {
   rows: number;
 }
 
+/** Largest chunk size of a pool (a longer line gets a chunk of its own, not pooled). */
+export const CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** Chunks handed back by committed rolls, reused by the next ones (bounded). */
+export class ChunkPool {
+  private readonly free: Buffer[] = [];
+  constructor(
+    readonly chunkBytes = CHUNK_BYTES,
+    private readonly maxChunks = 64,
+  ) {}
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafe(this.chunkBytes);
+  }
+  give(chunks: Buffer[]): void {
+    for (const c of chunks) if (c.length === this.chunkBytes && this.free.length < this.maxChunks) this.free.push(c);
+  }
+  clear(): void {
+    this.free.length = 0;
+  }
+}
+
 export class RollBuffer {
-  private buf: Buffer = Buffer.allocUnsafe(1 << 20);
+  /** Filled chunks (each used up to `used[i]`), the last one being filled. */
+  private readonly chunks: Buffer[] = [];
+  private readonly used: number[] = [];
+  private cur: Buffer | null = null;
+  private pos = 0;
+  /** Total bytes of all lines. */
   private len = 0;
-  /** End offset (after the newline) of each record's line. */
+  /** Logical end offset (after the newline, over all chunks) of each record's line. */
   readonly ends: number[] = [];
   /**
    * Where each record came from. The records themselves are not kept: holding half a million
@@ -39,6 +69,8 @@ export class RollBuffer {
   /** Bytes of the largest partition (the file-size roll trigger). */
   largest = 0;
 
+  constructor(private readonly pool: ChunkPool = new ChunkPool(64 * 1024, 0)) {}
+
   get bytes(): number {
     return this.len;
   }
@@ -46,11 +78,16 @@ export class RollBuffer {
     return this.ends.length;
   }
 
-  private ensure(extra: number): void {
-    if (this.len + extra <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + extra));
-    this.buf.copy(next, 0, 0, this.len);
-    this.buf = next;
+  /** Makes room for a line of `n` bytes in the current chunk (lines never span chunks). */
+  private room(n: number): Buffer {
+    if (this.cur && this.pos + n <= this.cur.length) return this.cur;
+    if (this.cur) this.used[this.used.length - 1] = this.pos;
+    const next = n <= this.pool.chunkBytes ? this.pool.take() : Buffer.allocUnsafe(n);
+    this.chunks.push(next);
+    this.used.push(0);
+    this.cur = next;
+    this.pos = 0;
+    return next;
   }
 
   private partition(key: string, values: PartitionValues): RollPartition {
@@ -65,36 +102,51 @@ export class RollBuffer {
   }
 
   /**
-   * Adds a record whose value is a JSON object (checked by the caller). `meta` is more
-   * `"key":value` pairs to put first (the metadata columns), without braces or commas.
+   * Adds a record whose value is a JSON object (checked by the caller). `breaks`: whether the
+   * value holds a line break, when the caller already knows (else it is looked for). `meta` is
+   * more `"key":value` pairs to put first (the metadata columns), without braces or commas.
    */
-  add(record: ConsumedRecord, value: Buffer, partKey: string, values: PartitionValues, meta?: string): void {
+  add(record: ConsumedRecord, value: Buffer, partKey: string, values: PartitionValues, meta?: string, breaks?: boolean): void {
     const p = this.partition(partKey, values);
-    const start = this.len;
     const brace = value.indexOf(123); // '{'
     let i = brace + 1;
     while (i < value.length && (value[i] === 32 || value[i] === 9 || value[i] === 10 || value[i] === 13)) i++;
     const empty = value[i] === 125; // '}'
     const prefix = this.prefixes[p.index]!;
     const metaBytes = meta ? Buffer.byteLength(meta) + 1 : 0;
-    this.ensure(prefix.length + metaBytes + 1 + value.length - brace + 1);
-    prefix.copy(this.buf, this.len);
-    this.len += prefix.length;
+    const need = prefix.length + metaBytes + 1 + value.length - brace + 1;
+    const buf = this.room(need);
+    let at = this.pos;
+    const start = at;
+    buf.set(prefix, at);
+    at += prefix.length;
     if (meta) {
-      this.buf[this.len++] = 44; // ','
-      this.len += this.buf.write(meta, this.len);
+      buf[at++] = 44; // ','
+      at += buf.write(meta, at);
     }
-    if (!empty) this.buf[this.len++] = 44;
-    const body = this.len;
-    this.len += value.copy(this.buf, this.len, brace + 1);
-    if (value.indexOf(10) >= 0 || value.indexOf(13) >= 0) {
+    const body = at;
+    if (brace === 0 && !empty) {
+      // The usual case: copy the whole value and turn its '{' into the ',' after the prefix.
+      buf.set(value, at);
+      buf[at] = 44;
+      at += value.length;
+    } else {
+      if (!empty) buf[at++] = 44;
+      const tail = value.subarray(brace + 1);
+      buf.set(tail, at);
+      at += tail.length;
+    }
+    if (breaks ?? (value.indexOf(10) >= 0 || value.indexOf(13) >= 0)) {
       // A newline outside a JSON string is whitespace (inside one it must be escaped): blank it so the record stays one line.
-      for (let k = body; k < this.len; k++) {
-        const c = this.buf[k]!;
-        if (c === 10 || c === 13) this.buf[k] = 32;
+      for (let k = body; k < at; k++) {
+        const c = buf[k]!;
+        if (c === 10 || c === 13) buf[k] = 32;
       }
     }
-    this.buf[this.len++] = 10;
+    buf[at++] = 10;
+    const lineBytes = at - start;
+    this.pos = at;
+    this.len += lineBytes;
     this.ends.push(this.len);
     let t = this.topics.indexOf(record.topic);
     if (t < 0) t = this.topics.push(record.topic) - 1;
@@ -103,7 +155,7 @@ export class RollBuffer {
     this.srcOffset.push(record.offset);
     this.parts.push(p.index);
     p.rows++;
-    p.bytes += this.len - start;
+    p.bytes += lineBytes;
     if (p.bytes > this.largest) this.largest = p.bytes;
   }
 
@@ -112,10 +164,31 @@ export class RollBuffer {
     return { topic: this.topics[this.srcTopic[i]!]!, partition: this.srcPartition[i]!, offset: this.srcOffset[i]! };
   }
 
-  /** The JSON lines of records `from` (inclusive) to `to` (exclusive). */
+  /** The JSON lines of records `from` (inclusive) to `to` (exclusive), as slices of the chunks (no copy). */
+  slices(from = 0, to = this.ends.length): Buffer[] {
+    if (this.cur) this.used[this.used.length - 1] = this.pos;
+    let start = from === 0 ? 0 : this.ends[from - 1]!;
+    let end = to === 0 ? 0 : this.ends[to - 1]!;
+    const out: Buffer[] = [];
+    for (let c = 0; c < this.chunks.length && end > 0; c++) {
+      const used = this.used[c]!;
+      if (start < used) out.push(this.chunks[c]!.subarray(start, Math.min(used, end)));
+      start = Math.max(0, start - used);
+      end -= used;
+    }
+    return out;
+  }
+
+  /** The same lines in one buffer (a copy). */
   lines(from = 0, to = this.ends.length): Buffer {
-    const start = from === 0 ? 0 : this.ends[from - 1]!;
-    const end = to === 0 ? 0 : this.ends[to - 1]!;
-    return this.buf.subarray(start, end);
+    return Buffer.concat(this.slices(from, to));
+  }
+
+  /** Gives the chunks back to the pool; the buffer must not be used afterwards. */
+  release(): void {
+    this.pool.give(this.chunks);
+    this.chunks.length = 0;
+    this.used.length = 0;
+    this.cur = null;
   }
 }
