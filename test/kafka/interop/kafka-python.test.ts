@@ -63,7 +63,7 @@ test('kafka-python: admin, producer with every codec, a group of two with a leav
     assert.deepEqual(group.after_leave, [0, 1, 2], 'the remaining member took over every partition');
     const records = group.records as PyRecord[];
     assert.equal(records.length, produced);
-    const fromLog = [0, 1, 2].flatMap((p) => broker.bus.log.readRecords('py-orders', p, 0, 100_000, 1 << 24).records.map((r) => ({ p, o: r.offset, v: r.value!.toString() })));
+    const fromLog = [0, 1, 2].flatMap((p) => broker.bus.log.readRecords('py-orders', p, 0, { maxRecords: 100_000, maxBytes: 1 << 24 }).records.map((r) => ({ p, o: r.offset, v: r.value!.toString() })));
     assert.deepEqual(
       records.map((r) => `${r.p}:${r.o}:${JSON.stringify(r.v)}`).sort(),
       fromLog.map((r) => `${r.p}:${r.o}:${r.v.replace(/\s/g, '')}`).sort(),

@@ -76,7 +76,7 @@ test('sarama (Go): idempotent producer with every codec, a group of two with a l
     assert.deepEqual(split.flat().sort(), [0, 1, 2]);
     assert.deepEqual(group.after_leave, [0, 1, 2], 'the remaining member took over every partition');
     const records = group.records as GoRecord[];
-    const fromLog = [0, 1, 2].flatMap((p) => broker.bus.log.readRecords('go-orders', p, 0, 100_000, 1 << 24).records.map((r) => `${p}:${r.offset}:${r.key}:${r.value}`));
+    const fromLog = [0, 1, 2].flatMap((p) => broker.bus.log.readRecords('go-orders', p, 0, { maxRecords: 100_000, maxBytes: 1 << 24 }).records.map((r) => `${p}:${r.offset}:${r.key}:${r.value}`));
     assert.deepEqual(records.map((r) => `${r.p}:${r.o}:${r.k}:${r.v}`).sort(), fromLog.sort(), 'together the members saw every record');
     assert.ok(records.every((r) => r.h === 'source=sarama'));
     for (const p of [0, 1, 2]) {
