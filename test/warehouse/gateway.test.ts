@@ -85,6 +85,11 @@ describe('gateway over lake tables', () => {
     assert.equal(e.position?.column, 7);
     e = await rejects(gateway.all('SELECT * FROM raw.nothere'), 'WAREHOUSE_SQL_INVALID', /nothere does not exist/);
     assert.equal(e.position?.column, 15);
+    assert.match(e.message, /Did you mean "orders"/);
+    // A zone without a close match: no suggestion of DuckDB's internal catalogs, a pointer to the lake's tables.
+    e = await rejects(gateway.all('SELECT * FROM clean.nothing_here'), 'WAREHOUSE_SQL_INVALID', /nothing_here does not exist/);
+    assert.doesNotMatch(e.message, /information_schema|pg_catalog/);
+    assert.match(e.message, /tributary lake tables/);
     await rejects(gateway.all("SELECT 'x'::INTEGER"), 'WAREHOUSE_SQL_INVALID', /Could not convert string 'x'/);
     await rejects(gateway.all('   '), 'WAREHOUSE_SQL_SYNTAX', /empty/);
   });

@@ -81,7 +81,7 @@ function testLine(r: TestResult): string {
   if (r.status === 'error') out += `${(r.error?.message ?? '').replace(/^/gm, '    ')}\n`;
   if (r.samples.length) {
     const cols = Object.keys(r.samples[0]!);
-    out += table(cols, r.samples.map((s) => cols.map((c) => (s[c] === null ? 'NULL' : typeof s[c] === 'object' ? JSON.stringify(s[c]) : String(s[c]))))).replace(/^/gm, '    ');
+    out += table(cols, r.samples.map((s) => cols.map((c) => (s[c] === null ? 'NULL' : typeof s[c] === 'object' ? JSON.stringify(s[c]) : String(s[c]))))).replace(/^(?=.)/gm, '    ');
   }
   return out;
 }

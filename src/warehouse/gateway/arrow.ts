@@ -99,21 +99,34 @@ export class ArrowEncoder {
     const n = chunk.rowCount;
     const children: Data[] = this.kinds.map((k, c) => this.column(k, chunk, c, n));
     const data = makeData({ type: new Struct(this.schema.fields), length: n, nullCount: 0, children });
+    this.wroteAny = true;
     this.writer.write(new RecordBatch(this.schema, data));
-    return this.writer.toUint8Array(true);
+    return this.drain();
+  }
+
+  /**
+   * The bytes written since the last call. The writer's sync `toUint8Array` joins everything
+   * buffered without consuming it, so the buffer is emptied here (else every chunk would carry
+   * all earlier ones again).
+   */
+  private drain(): Uint8Array {
+    const bytes = this.writer.toUint8Array(true);
+    const sink = (this.writer as unknown as { _sink?: { _values?: unknown[] } })._sink;
+    if (!Array.isArray(sink?._values)) throw new Error('apache-arrow: unexpected RecordBatchWriter internals (no _sink._values); the Arrow encoder needs updating');
+    sink._values.length = 0;
+    return bytes;
   }
 
   /** The end-of-stream marker (and the schema, for an empty result). */
   finish(): Uint8Array {
     if (!this.wroteAny) this.writer.reset(undefined, this.schema);
     this.writer.finish();
-    return this.writer.toUint8Array(true);
+    return this.drain();
   }
 
   private wroteAny = false;
 
   private column(k: Kind, chunk: DuckDBDataChunk, c: number, n: number): Data {
-    this.wroteAny = true;
     const vector = chunk.getColumnVector(c);
     const type = arrowType(k);
     if (k === 'bool' || k === 'text') {

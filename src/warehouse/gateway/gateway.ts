@@ -34,7 +34,7 @@ import { findLakeRefs, rewriteAsOf, type AsOfSpec, type LakeRef } from '../sql/l
 import { locateError, positionAt } from '../sql/positions.ts';
 import type { SourceMap } from '../sql/source-map.ts';
 import { LakeViews } from './lake-views.ts';
-import { jsonValue } from './values.ts';
+import { convertChunk, jsonValue } from './values.ts';
 
 export interface GatewayOptions {
   lake: Lake;
@@ -129,7 +129,7 @@ export class QueryCursor {
 
   /** Batches of rows, each row an array of JSON-ready values in column order. */
   async *batches(): AsyncGenerator<Json[][]> {
-    for await (const chunk of this.chunks()) yield chunk.convertRows(jsonValue) as Json[][];
+    for await (const chunk of this.chunks()) yield convertChunk(chunk, this.types);
   }
 
   /** Everything, as objects (small results). */
@@ -159,7 +159,7 @@ export class SqlGateway {
   readonly views: LakeViews;
   /** The DuckDB catalog name of the database (the file's stem, or `memory`). */
   readonly catalog: string;
-  private readonly active = new Map<string, { query: RunningQuery; connection: DuckDBConnection; cancelled: boolean }>();
+  private readonly active = new Map<string, { query: RunningQuery; connection: DuckDBConnection; cancelled: boolean; repeat?: NodeJS.Timeout }>();
   private closed = false;
   private unsubscribe: () => void = () => {};
 
@@ -227,6 +227,10 @@ export class SqlGateway {
     if (!a) return false;
     a.cancelled = true;
     a.connection.interrupt();
+    // DuckDB clears a connection's interrupt flag when a statement starts, so an interrupt that
+    // lands between statements (extract, prepare, execute) is lost: repeat it until the query ends.
+    a.repeat ??= setInterval(() => a.connection.interrupt(), 25);
+    a.repeat.unref();
     return true;
   }
 
@@ -294,7 +298,7 @@ export class SqlGateway {
     if (this.active.has(id)) throw new WarehouseError('WAREHOUSE_STATEMENT_NOT_ALLOWED', `a query with id ${id} is already running: use another id`);
     const own = !opts.session;
     const connection = opts.session?.connection ?? (await this.instance.connect());
-    const entry = { query: { id, sql, principal: principal.name, startedAt: Date.now(), rows: 0 }, connection, cancelled: false };
+    const entry: { query: RunningQuery; connection: DuckDBConnection; cancelled: boolean; repeat?: NodeJS.Timeout } = { query: { id, sql, principal: principal.name, startedAt: Date.now(), rows: 0 }, connection, cancelled: false };
     this.active.set(id, entry);
     const onAbort = () => this.cancel(id);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -303,6 +307,7 @@ export class SqlGateway {
       if (released) return;
       released = true;
       opts.signal?.removeEventListener('abort', onAbort);
+      if (entry.repeat) clearInterval(entry.repeat);
       this.active.delete(id);
       if (own) connection.closeSync();
     };
@@ -334,7 +339,8 @@ export class SqlGateway {
       }
       const names = result.deduplicatedColumnNames();
       const types = result.columnTypes();
-      const columns = names.map((name, i) => ({ name, type: types[i]!.toString() }));
+      // A type alias (JSON) names the column's type, as DuckDB's DESCRIBE does.
+      const columns = names.map((name, i) => ({ name, type: types[i]!.alias ?? types[i]!.toString() }));
       return new QueryCursor(id, columns, types, result, fail, release, () => this.cancel(id));
     } catch (err) {
       release();
@@ -366,7 +372,12 @@ export class SqlGateway {
     if (err instanceof WarehouseError) return err;
     const raw = err instanceof Error ? err.message : String(err);
     if (cancelled || /^INTERRUPT Error/.test(raw)) return new WarehouseError('WAREHOUSE_QUERY_CANCELLED', 'the query was cancelled', { cause: err });
-    const located = locateError(raw, executed, origin.text, map, origin.file);
+    // DuckDB suggests its own catalogs for an unknown table (`Did you mean "information_schema.…"`): point at the lake instead.
+    const hinted = raw.replace(
+      /(Table with name \S+ does not exist!)\s*\nDid you mean "(?:information_schema|pg_catalog|system|temp)\.[^"]*"\?/,
+      '$1\nLake tables are zone.table (raw.…, clean.…, curated.…); `tributary lake tables` lists them.',
+    );
+    const located = locateError(hinted, executed, origin.text, map, origin.file);
     const type = located.type ?? '';
     const code: WarehouseErrorCode =
       type === 'Parser Error'

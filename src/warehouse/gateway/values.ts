@@ -6,7 +6,7 @@
  * numbers when the double prints back the same digits (else the exact string), JSON columns
  * are parsed, times use DuckDB's text (`2024-05-01 07:00:00+00`), nested values recurse.
  */
-import { DuckDBTypeId, JsonDuckDBValueConverter, type DuckDBType, type DuckDBValue, type DuckDBValueConverter, type Json } from '@duckdb/node-api';
+import { DuckDBTypeId, JsonDuckDBValueConverter, type DuckDBDataChunk, type DuckDBType, type DuckDBValue, type DuckDBValueConverter, type Json } from '@duckdb/node-api';
 
 function exactNumber(text: string): number | string {
   const n = Number(text);
@@ -39,6 +39,22 @@ export const jsonValue: DuckDBValueConverter<Json> = (value: DuckDBValue, type: 
       return JsonDuckDBValueConverter(value, type, self);
   }
 };
+
+/**
+ * A chunk's rows as arrays of JSON-ready values. The result's column types are used, not the
+ * chunk vectors' own: those lose type aliases (a JSON column's vector is plain VARCHAR).
+ */
+export function convertChunk(chunk: DuckDBDataChunk, types: readonly DuckDBType[]): Json[][] {
+  const n = chunk.rowCount;
+  const rows: Json[][] = new Array(n);
+  for (let r = 0; r < n; r++) rows[r] = new Array(types.length);
+  for (let c = 0; c < types.length; c++) {
+    const vector = chunk.getColumnVector(c);
+    const type = types[c]!;
+    for (let r = 0; r < n; r++) rows[r]![c] = jsonValue(vector.getItem(r), type, jsonValue) as Json;
+  }
+  return rows;
+}
 
 /** A CSV field (RFC 4180): null is empty, objects are JSON text, quoted when needed. */
 export function csvField(v: unknown): string {

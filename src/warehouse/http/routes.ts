@@ -23,7 +23,7 @@ import { num, obj, oneOf, str } from '../../util/schema.ts';
 import { WarehouseError } from '../errors.ts';
 import { ArrowEncoder } from '../gateway/arrow.ts';
 import type { QueryCursor, SqlGateway } from '../gateway/gateway.ts';
-import { csvLine } from '../gateway/values.ts';
+import { convertChunk, csvLine } from '../gateway/values.ts';
 import type { ModelRunner } from '../models/runner.ts';
 
 export const SQL_FORMATS = ['ndjson', 'json', 'csv', 'arrow'] as const;
@@ -103,7 +103,7 @@ function streamBody(cursor: QueryCursor, format: SqlFormat, started: number): Re
           controller.enqueue(arrow.write(chunk));
           return;
         }
-        const rows = chunk.convertRows(cursor.converter);
+        const rows = convertChunk(chunk, cursor.types);
         let text = '';
         if (format === 'ndjson') for (const r of rows) text += JSON.stringify(r) + '\n';
         else for (const r of rows) text += csvLine(r);

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { openEmbeddedBus } from '../../../src/bus/index.ts';
-import { encodeShopEvent, ShopEventStream } from '../../../src/connect/generator/index.ts';
+import { encodeShopEvent, ShopEventStream, type ShopEvent } from '../../../src/connect/generator/index.ts';
 import { LakeSink, openLake, type Lake } from '../../../src/lake/index.ts';
 import { tempDirUntilExit } from '../../helpers/temp-dir.ts';
 
@@ -17,22 +17,34 @@ export const SHOP_SINKS = [
   { topic: 'shop.pos-sales', table: 'raw.pos_sales' },
 ];
 
+export interface ShopPhase {
+  events: number;
+  startTime: number;
+  /** How far event time spreads (0.05/s: one event per 20 s of event time) from `startTime`. */
+  ratePerSecond: number;
+  seed?: number;
+}
+
 /**
- * A lake holding `events` shop events. `ratePerSecond` sets how far event time spreads (0.05/s:
- * one event per 20 s of event time) from `startTime`.
+ * A lake holding the shop events of one or more phases (each its own generator stream, e.g.
+ * months of sparse history, then a dense last hour). Returns the events too, so tests compute
+ * what the marts must hold from the generator's output, not from the lake.
  */
-export async function shopLake(opts: { events: number; startTime: number; ratePerSecond: number; seed?: number }): Promise<{ lake: Lake; root: string; counts: Map<string, number> }> {
+export async function shopLake(opts: ShopPhase | { phases: ShopPhase[] }): Promise<{ lake: Lake; root: string; counts: Map<string, number>; events: ShopEvent[] }> {
+  const phases = 'phases' in opts ? opts.phases : [opts];
   const dir = await tempDirUntilExit('tributary-wh-shop-');
   const bus = await openEmbeddedBus({ dataDir: path.join(dir, 'bus'), log: { maintenanceIntervalMs: 0 } });
   const root = path.join(dir, 'lake');
   const lake = await openLake({ root });
   const counts = new Map<string, number>();
+  const all: ShopEvent[] = [];
   try {
     for (const s of SHOP_SINKS) await bus.admin().createTopic(s.topic, { partitions: 2 });
-    const stream = new ShopEventStream({ seed: opts.seed ?? 7, ratePerSecond: opts.ratePerSecond, startTime: opts.startTime });
+    const events = phases.flatMap((p, i) => new ShopEventStream({ seed: p.seed ?? 7 + i, ratePerSecond: p.ratePerSecond, startTime: p.startTime }).take(p.events));
+    all.push(...events);
     const producer = bus.producer({ lingerMs: 1 });
     const byTopic = new Map<string, ReturnType<typeof encodeShopEvent>[]>();
-    for (const e of stream.take(opts.events)) {
+    for (const e of events) {
       (byTopic.get(e.topic) ?? byTopic.set(e.topic, []).get(e.topic)!).push(encodeShopEvent(e));
       counts.set(e.topic, (counts.get(e.topic) ?? 0) + 1);
     }
@@ -53,5 +65,5 @@ export async function shopLake(opts: { events: number; startTime: number; ratePe
   } finally {
     await bus.close();
   }
-  return { lake, root, counts };
+  return { lake, root, counts, events: all };
 }
