@@ -300,7 +300,21 @@ export class Log {
     this.logger.info({ topic: name }, 'topic deleted');
   }
 
-  async addPartitions(name: string, total: number): Promise<TopicDescription> {
+  /** Partition additions per topic, one at a time (two at once would open one directory twice). */
+  private readonly growing = new Map<string, Promise<unknown>>();
+
+  addPartitions(name: string, total: number): Promise<TopicDescription> {
+    const prev = this.growing.get(name) ?? Promise.resolve();
+    const next = prev.catch(() => {}).then(() => this.addPartitionsNow(name, total));
+    const settled = next.catch(() => {});
+    this.growing.set(name, settled);
+    void settled.then(() => {
+      if (this.growing.get(name) === settled) this.growing.delete(name);
+    });
+    return next;
+  }
+
+  private async addPartitionsNow(name: string, total: number): Promise<TopicDescription> {
     this.assertOpen();
     const state = this.requireTopic(name);
     const current = state.partitions.length;
@@ -313,6 +327,8 @@ export class Log {
     state.config = config;
     await this.writeTopicMeta(state);
     for (let p = current; p < total; p++) {
+      // Deleted meanwhile: its directory went to the trash; do not open partitions there.
+      if (this.topics.get(name) !== state) throw unknownTopic(name);
       const { log } = await PartitionLog.open(this.partitionContext(state, p), { recoveryPoint: null, logStartOffset: null });
       state.partitions.push(log);
     }

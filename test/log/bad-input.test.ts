@@ -140,3 +140,39 @@ test('a full disk fails the append with DISK_FULL and leaves the log consistent'
     cleanup();
   }
 });
+
+test('concurrent partition additions open each new partition once; appends to them stay readable', async () => {
+  // Found by the Kafka fuzzer: two CreatePartitions at once opened one directory twice, and two
+  // writers with their own idea of the file size interleaved batches at wrong positions.
+  const { dir, cleanup } = tempDir();
+  const log = await Log.open({ dataDir: dir, maintenanceIntervalMs: 0 });
+  try {
+    await log.createTopic('grow', { partitions: 1 });
+    const results = await Promise.allSettled([log.addPartitions('grow', 3), log.addPartitions('grow', 3), log.addPartitions('grow', 4)]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.ok(code('PARTITIONS_INVALID')((results[1] as PromiseRejectedResult).reason));
+    assert.equal(log.partitionCount('grow'), 4);
+    assert.equal(new Set(Array.from({ length: 4 }, (_, p) => log.partition('grow', p))).size, 4, 'four distinct partitions');
+    for (let i = 0; i < 50; i++) {
+      await Promise.all([0, 1, 2, 3].map((p) => log.appendRecords('grow', p, [{ value: Buffer.from(`p${p}-${i}`) }])));
+    }
+    const check = (l: Log) => {
+      for (let p = 0; p < 4; p++) {
+        const values = l.readRecords('grow', p, 0, { maxRecords: 1000 }).records.map((r) => r.value!.toString());
+        assert.deepEqual(values, Array.from({ length: 50 }, (_, i) => `p${p}-${i}`), `partition ${p}`);
+      }
+    };
+    check(log);
+    await log.close();
+    const again = await Log.open({ dataDir: dir, maintenanceIntervalMs: 0 });
+    try {
+      assert.equal(again.partitionCount('grow'), 4);
+      check(again);
+    } finally {
+      await again.close();
+    }
+  } finally {
+    await log.close();
+    cleanup();
+  }
+});

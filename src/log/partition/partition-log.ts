@@ -582,6 +582,10 @@ export class PartitionLog {
     let end = 0;
     while (end + LOG_OVERHEAD <= chunk.length) {
       const size = batchTotalSize(chunk, end);
+      if (size < BATCH_HEADER_SIZE) {
+        // Only another writer on this file could leave this (see Log.addPartitions): say so, do not walk garbage.
+        throw new LogError('STORAGE_ERROR', `${this.topic}-${this.partition}: batch at byte ${pos + end} of segment ${seg.baseOffset} declares ${size} bytes; the segment is damaged`);
+      }
       if (end + size > chunk.length) break;
       if (batchBaseOffset(chunk, end) >= hw) break;
       if (end > 0 && end + size > maxBytes) break;
