@@ -584,7 +584,9 @@ export class PartitionLog {
       const size = batchTotalSize(chunk, end);
       if (size < BATCH_HEADER_SIZE) {
         // Only another writer on this file could leave this (see Log.addPartitions): say so, do not walk garbage.
-        throw new LogError('STORAGE_ERROR', `${this.topic}-${this.partition}: batch at byte ${pos + end} of segment ${seg.baseOffset} declares ${size} bytes; the segment is damaged`);
+        const err = new LogError('STORAGE_ERROR', `${this.topic}-${this.partition}: batch at byte ${pos + end} of segment ${seg.baseOffset} declares ${size} bytes; the segment is damaged`);
+        this.ctx.logger.error({ err }, 'damaged segment');
+        throw err;
       }
       if (end + size > chunk.length) break;
       if (batchBaseOffset(chunk, end) >= hw) break;
