@@ -9,7 +9,7 @@
  * a few hot auctions.
  *
  * Per query, two phases on one embedded log (fsync before acknowledging, group commit):
- * 1. throughput — the whole backlog (10M events; `--quick` 200k) is in the `nexmark` topic
+ * 1. throughput — the whole backlog (1M events by default, see DEFAULT_EVENTS; `--quick` 200k) is in the `nexmark` topic
  *    (4 partitions) before the app starts; figures: events/s over the wall time until every
  *    output is committed, and events per CPU-second of this process (the runner, the log and
  *    its fsyncs all run in it), i.e. per core. The outputs are then checked against DuckDB.
@@ -85,6 +85,13 @@ const isBid = (e: Event): e is Bid => e.t === 'b';
 // ---------------------------------------------------------------------------------------------
 // The queries as stream apps
 
+/**
+ * The issue asks for 10M events if a whole run (6 queries × 3 runs, throughput and latency)
+ * finishes within 25 minutes on this machine. It does not: q5 runs at ~8k events/s of wall time
+ * here (2 cores shared with other work), so 10M would take ~20 min for q5 alone per run. 1M
+ * events keeps the whole suite near 25 minutes. `--events 10000000` runs the full size.
+ */
+const DEFAULT_EVENTS = 1_000_000;
 const TOPIC = 'nexmark';
 const PARTITIONS = 4;
 const WINDOW = 10_000;
@@ -352,6 +359,7 @@ async function runThroughput(shared: Shared, q: QuerySpec, run: number, ctx: Cas
   const match = sameAnswer(mine, duck);
   ctx.log(`${q.id}: ${records.length} outputs, ${Math.round(shared.events / wallSec).toLocaleString('en-US')} events/s, ${Math.round(shared.events / cpuSec).toLocaleString('en-US')} per CPU-s; DuckDB ${duckSec.toFixed(2)} s; answers ${match ? 'match' : 'DIFFER'}`);
   if (!match) {
+    ctx.log(`  late records: ${runner.totals.late}, dead letters: ${runner.totals.deadLettered}`);
     const a = new Set(mine);
     const b = new Set(duck);
     ctx.log(`  only in the stream answer: ${JSON.stringify(mine.filter((x) => !b.has(x)).slice(0, 5))}; only in DuckDB's: ${JSON.stringify(duck.filter((x) => !a.has(x)).slice(0, 5))}`);
@@ -433,7 +441,7 @@ const suite: Suite = {
     { key: 'answersMatch', label: 'answers match', digits: 0 },
   ],
   ratios: [],
-  optionsHelp: '  --events N      backlog size (default 10000000; --quick 200000)\n  --queries q0,q5  a subset\n  --rate N        live events/s for latency (default 10000)\n  --live-seconds N (default 20)',
+  optionsHelp: `  --events N      backlog size (default ${DEFAULT_EVENTS}; --quick 200000)\n  --queries q0,q5  a subset\n  --rate N        live events/s for latency (default 10000)\n  --live-seconds N (default 10)`,
   summary(cases) {
     const flink: Record<string, number> = { q5: 22_100, q7: 12_300, q8: 146_000 };
     const lines: string[] = [];
@@ -446,9 +454,9 @@ const suite: Suite = {
     return lines;
   },
   async prepare({ quick, extra, log }) {
-    const events = Number(extra['events'] ?? (quick ? 200_000 : 10_000_000));
+    const events = Number(extra['events'] ?? (quick ? 200_000 : DEFAULT_EVENTS));
     const rate = Number(extra['rate'] ?? (quick ? 5_000 : 10_000));
-    const liveSeconds = Number(extra['live-seconds'] ?? (quick ? 5 : 20));
+    const liveSeconds = Number(extra['live-seconds'] ?? (quick ? 5 : 10));
     const wanted = extra['queries'] ? extra['queries'].split(',') : QUERIES.map((q) => q.id);
     for (const [k, v] of [['events', events], ['rate', rate], ['live-seconds', liveSeconds]] as const) if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} needs a positive integer`);
     const unknown = wanted.filter((w) => !QUERIES.some((q) => q.id === w));
@@ -476,7 +484,9 @@ const suite: Suite = {
       cases,
       settings: { events, partitions: PARTITIONS, window: WINDOW, grace: GRACE, liveRatePerSec: rate, liveSeconds, commitIntervalMs: 100, cores: os.cpus().length, duckdbThreads: 1 },
       notes: [
-        'Tributary: one process, embedded log, exactly-once (read_committed consumers, one transaction per task every 100 ms); the backlog is produced before the app starts.',
+        'Tributary: one process, embedded log (every topic fsyncs before acknowledging: inputs, outputs, repartition and changelog topics), exactly-once (read_committed consumers; each task commits outputs, changelogs and offsets in one transaction, at most one commit in flight, started every 100 ms); the backlog is produced before the app starts.',
+        `Events: ${events.toLocaleString('en-US')} (the issue's 10M would take well over 25 minutes for the whole suite on this shared 2-core machine; \`--events 10000000\` runs it). Wall time runs until the last output is committed, so it includes closing the last windows when the input goes idle (idleMs 3 s, plus the window size and grace in event time).`,
+        '"Events per CPU-s" divides by the CPU time of the whole process: the stream tasks, the log they read and write, its fsyncs and the transaction coordinator.',
         "DuckDB: the same events in memory, one thread; its figure is events ÷ query time (loading excluded), the batch answer every stream answer is checked against.",
         "Flink's published per-core anchors (nexmark repo): q5 22.1K, q7 12.3K, q8 146K events/s.",
       ],

@@ -87,6 +87,7 @@ export function settingsOf(def: StreamAppDefinition): Partial<RunnerOptions> {
   if (def.deadLetterTopic) out.deadLetterTopic = def.deadLetterTopic;
   if (def.idleMs !== undefined) out.idleMs = def.idleMs;
   if (def.maxFutureMs !== undefined) out.maxFutureMs = def.maxFutureMs;
+  if (def.maxPastMs !== undefined) out.maxPastMs = def.maxPastMs;
   if (def.snapshotIntervalMs !== undefined) out.snapshotIntervalMs = def.snapshotIntervalMs;
   return out;
 }

@@ -23,6 +23,8 @@ export interface StreamAppSettings {
   idleMs?: number;
   /** Event times further ahead of the clock are rejected to the dead-letter topic (default 1 day). */
   maxFutureMs?: number;
+  /** Event times further behind the clock are rejected to the dead-letter topic (default: no limit, so history can be replayed). */
+  maxPastMs?: number;
   /** How often state stores are snapshotted locally (default 10 s). */
   snapshotIntervalMs?: number;
 }
@@ -54,6 +56,7 @@ export const streamAppSettingsSchema = obj({
   deadLetterTopic: str('a topic name').optional(),
   idleMs: num({ int: true, min: 1 }).optional(),
   maxFutureMs: num({ int: true, min: 0 }).optional(),
+  maxPastMs: num({ int: true, min: 0 }).optional(),
   snapshotIntervalMs: num({ int: true, min: 1 }).optional(),
 });
 

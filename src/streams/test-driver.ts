@@ -18,7 +18,7 @@ import type { RecordHeader } from '../log/types.ts';
 import { StreamsError } from './errors.ts';
 import { Serdes, decodeInternal, type Serde } from './serdes.ts';
 import { resolvePartitions, type Topology } from './topology.ts';
-import { StreamTask, type ErrorPolicy, type RawRecord } from './runtime/task.ts';
+import { StreamTask, isWatermarkMarker, type ErrorPolicy, type RawRecord } from './runtime/task.ts';
 import type { StateStore } from './state/stores.ts';
 
 export interface TestDriverOptions {
@@ -28,6 +28,8 @@ export interface TestDriverOptions {
   wallClock?: number;
   idleMs?: number;
   maxFutureMs?: number;
+  /** Default: no limit. */
+  maxPastMs?: number;
   onError?: ErrorPolicy;
 }
 
@@ -69,6 +71,7 @@ export class TopologyTestDriver {
           watermarkTopic: `${topology.appId}-watermarks`,
           idleMs: opts.idleMs ?? 30_000,
           maxFutureMs: opts.maxFutureMs ?? 24 * 3600_000,
+          maxPastMs: opts.maxPastMs ?? Infinity,
           taskCounts: tasks,
         });
         task.init();
@@ -141,13 +144,13 @@ export class TopologyTestDriver {
 
   /**
    * Records written to a topic, decoded: internal topics as written; others with the given serdes
-   * (default: key as string, value as JSON).
+   * (default: key as string, value as JSON). Watermark markers on internal topics are left out.
    */
   read<K = unknown, V = unknown>(topic: string, serdes: { key?: Serde<K>; value?: Serde<V> } = {}): Array<OutputRecord<K, V>> {
     const internal = this.topology.internalTopics.has(topic);
     const ks = (serdes.key ?? Serdes.string()) as Serde<unknown>;
     const vs = (serdes.value ?? Serdes.json()) as Serde<unknown>;
-    return this.readRaw(topic).map((r) => {
+    return this.readRaw(topic).filter((r) => !internal || !isWatermarkMarker(r.headers)).map((r) => {
       const d = internal ? decodeInternal(r.key, r.value, r.headers) : { key: ks.deserialize(r.key), value: vs.deserialize(r.value) };
       return { key: d.key as K, value: d.value as V, ts: r.timestamp, partition: r.partition, headers: r.headers };
     });

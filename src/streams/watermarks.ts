@@ -10,6 +10,12 @@
  * had data counts as silent since the task started. When every channel is idle, the watermark
  * advances with the wall clock from the largest time seen: windows close on idleness too, not
  * only when new data arrives. The watermark never moves backwards.
+ *
+ * Channels of internal topics (one per upstream task, named `topic:partition/writer`) are
+ * *driven*: the upstream task sends its own watermark down as marker records at every commit,
+ * so such a channel is never released for silence — an upstream task that is merely slow to
+ * commit cannot make its records late. An upstream task that has never seen data and is idle
+ * says so in its marker; its channel is then left out until it sends data.
  */
 
 export interface WatermarkState {
@@ -23,6 +29,9 @@ export class WatermarkTracker {
   private readonly lastSeen = new Map<string, number>();
   private wm = -Infinity;
   private lastRecordWall: number;
+  /** Driven channels whose upstream task is idle and has never seen data. */
+  private readonly idleWriters = new Set<string>();
+  private anyActive = true;
 
   constructor(
     readonly partitions: readonly string[],
@@ -49,7 +58,24 @@ export class WatermarkTracker {
     if (m === undefined || ts > m) this.max.set(partition, ts);
     this.lastSeen.set(partition, wallNow);
     this.lastRecordWall = wallNow;
+    this.idleWriters.delete(partition);
     return this.advance(wallNow, false);
+  }
+
+  /** Notes an upstream task's watermark marker on a driven channel (`wm` null: it has none yet). */
+  mark(channel: string, wm: number | null, idle: boolean, wallNow: number): number {
+    const m = this.max.get(channel) ?? -Infinity;
+    const next = wm !== null && wm > m ? wm : m;
+    this.max.set(channel, next);
+    this.lastSeen.set(channel, wallNow);
+    if (idle && next === -Infinity) this.idleWriters.add(channel);
+    else this.idleWriters.delete(channel);
+    return this.advance(wallNow, false);
+  }
+
+  /** Whether every channel was idle at the last recomputation (the task's own input is idle). */
+  get idle(): boolean {
+    return !this.anyActive;
   }
 
   /** Recomputes the watermark at `wallNow` (idle channels released, idle advance applied). */
@@ -60,11 +86,19 @@ export class WatermarkTracker {
     let all = -Infinity;
     for (const [p, m] of this.max) {
       if (m > all) all = m;
+      if (p.includes('/')) {
+        // Driven by the upstream task's markers: never released for silence.
+        if (this.idleWriters.has(p)) continue;
+        anyActive = true;
+        if (m < active) active = m;
+        continue;
+      }
       const idle = wallNow - (this.lastSeen.get(p) ?? wallNow) >= idleMs;
       if (idle) continue;
       anyActive = true;
       if (m < active) active = m;
     }
+    this.anyActive = anyActive;
     let next: number;
     if (anyActive) next = active;
     else {

@@ -65,3 +65,20 @@ test('a key serde that rejects the bytes is a deserialization failure too', () =
   assert.equal(d.readRaw('out').length, 1);
   assert.equal(header(d.readRaw('keys-dlq')[0]!.headers, DLQ_HEADERS.code), 'DESERIALIZATION_FAILED');
 });
+
+test('maxPastMs: an event time too far behind the clock goes to the dead-letter topic; without it history is accepted', () => {
+  const wallClock = 10 * 86_400_000;
+  const strict = new TopologyTestDriver(app().build(), { wallClock, maxPastMs: 86_400_000 });
+  strict.pipe('in', 'a', { n: 1 }, wallClock - 1_000);
+  strict.pipe('in', 'a', { n: 2 }, wallClock - 2 * 86_400_000); // two days old
+  assert.deepEqual(strict.read('out').map((r) => r.value), [1]);
+  const dlq = strict.readRaw('bad-dlq');
+  assert.equal(dlq.length, 1);
+  assert.equal(header(dlq[0]!.headers, DLQ_HEADERS.code), 'TIMESTAMP_INVALID');
+  assert.match(header(dlq[0]!.headers, DLQ_HEADERS.message)!, /behind the clock \(maxPastMs\)/);
+
+  const lenient = new TopologyTestDriver(app().build(), { wallClock });
+  lenient.pipe('in', 'a', { n: 2 }, wallClock - 2 * 86_400_000);
+  assert.deepEqual(lenient.read('out').map((r) => r.value), [1]);
+  assert.equal(lenient.readRaw('bad-dlq').length, 0);
+});

@@ -27,11 +27,12 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Bus, BusConsumer, BusProducer, ProducerRecord, RecordMetadata, TopicPartition, TransactionalProducer } from '../../bus/types.ts';
 import { counter, gauge } from '../../monitor/metrics.ts';
+import { partitionForKey } from '../../bus/partitioner.ts';
 import { StreamsError, errorMessage } from '../errors.ts';
 import { SnapshotStore } from '../state/snapshot.ts';
 import { resolvePartitions, type Topology } from '../topology.ts';
 import type { WatermarkState } from '../watermarks.ts';
-import { StreamTask, type ErrorPolicy, type RawRecord } from './task.ts';
+import { StreamTask, isWatermarkMarker, type ErrorPolicy, type RawRecord } from './task.ts';
 
 export type ProcessingGuarantee = 'exactly_once' | 'at_least_once';
 export type AppState = 'starting' | 'waiting' | 'running' | 'error' | 'failed' | 'stopping' | 'stopped';
@@ -44,6 +45,8 @@ export interface RunnerOptions {
   deadLetterTopic?: string;
   idleMs?: number;
   maxFutureMs?: number;
+  /** Event times further behind the clock are dead-lettered (default: no limit). */
+  maxPastMs?: number;
   snapshotIntervalMs?: number;
   /** Folder of the local snapshots (null: no snapshots, restore from changelogs only). */
   stateDir: string | null;
@@ -68,6 +71,7 @@ interface TaskRuntime {
 }
 
 const SEND_CHUNK_BYTES = 512 * 1024;
+const SEND_CHUNK_RECORDS = 1_000;
 
 function metrics(registry: Registry | undefined) {
   if (!registry) return null;
@@ -95,6 +99,9 @@ export class StreamAppRunner {
   private stopping = false;
   private wake: (() => void) | null = null;
   private partitionsOf = new Map<string, number>();
+  /** Partition counts of the topics this app writes (read when it starts). */
+  private topicPartitions = new Map<string, number>();
+  private keylessTurn = 0;
   private taskCounts = new Map<number, number>();
   private readonly guarantee: ProcessingGuarantee;
   private readonly opts: Required<Omit<RunnerOptions, 'logger' | 'registry' | 'stateDir' | 'processingGuarantee' | 'deadLetterTopic'>> & { deadLetterTopic: string };
@@ -103,6 +110,8 @@ export class StreamAppRunner {
   private subOf: Map<string, number> | null = null;
   private restarts = 0;
   readonly totals = { processed: 0, deadLettered: 0, late: 0, commits: 0 };
+  /** Milliseconds the run loop spent waiting for polls, processing records and waiting for commits (profiling). */
+  readonly timing = { poll: 0, process: 0, commitWait: 0, txSend: 0, txOffsets: 0, txCommit: 0 };
   /** Records applied while restoring state, by source (cumulative). */
   readonly restored = { snapshot: 0, changelog: 0 };
 
@@ -123,6 +132,7 @@ export class StreamAppRunner {
       deadLetterTopic: runOpts.deadLetterTopic ?? `${this.appId}-dlq`,
       idleMs: runOpts.idleMs ?? 5_000,
       maxFutureMs: runOpts.maxFutureMs ?? 24 * 3600_000,
+      maxPastMs: runOpts.maxPastMs ?? Infinity,
       snapshotIntervalMs: runOpts.snapshotIntervalMs ?? 10_000,
       maxPollRecords: runOpts.maxPollRecords ?? 5_000,
       maxBufferedRecords: runOpts.maxBufferedRecords ?? 50_000,
@@ -213,6 +223,7 @@ export class StreamAppRunner {
       const userSources = [...new Set(this.topology.subtopologies.flatMap((s) => s.sourceTopics))].filter((t) => !this.topology.internalTopics.has(t));
       const missing = userSources.filter((t) => !all.has(t));
       if (missing.length === 0) {
+        this.topicPartitions = new Map(all);
         const known = new Map(userSources.map((t) => [t, all.get(t)!]));
         for (const t of this.topology.internalTopics.keys()) if (all.has(t)) known.set(t, all.get(t)!);
         const { topics, tasks } = resolvePartitions(this.topology, known);
@@ -220,6 +231,7 @@ export class StreamAppRunner {
         this.taskCounts = tasks;
         const create = async (name: string, config: Parameters<typeof admin.createTopic>[1]) => {
           if (all.has(name)) return;
+          this.topicPartitions.delete(name);
           try {
             await admin.createTopic(name, config);
           } catch (err) {
@@ -281,9 +293,15 @@ export class StreamAppRunner {
     let lastCommit = this.opts.now();
     let lastPunctuate = this.opts.now();
     while (!this.stopping) {
+      let t0 = performance.now();
       const records = await consumer.poll({ timeoutMs: Math.max(10, Math.min(200, this.opts.commitIntervalMs)) });
+      let t1 = performance.now();
+      this.timing.poll += t1 - t0;
       await this.syncTasks();
+      t0 = performance.now();
       const fed = records.length > 0 ? this.processBatch(records as RawRecord[]) : new Set<string>();
+      t1 = performance.now();
+      this.timing.process += t1 - t0;
       const now = this.opts.now();
       if (now - lastPunctuate >= 100) {
         lastPunctuate = now;
@@ -291,19 +309,32 @@ export class StreamAppRunner {
       }
       let pending = 0;
       for (const t of this.tasks.values()) pending += t.task.pending;
-      if (now - lastCommit >= this.opts.commitIntervalMs || pending >= this.opts.maxBufferedRecords) {
-        // One commit at a time, overlapping with the processing of the next records: the
-        // commit took its records and offsets when it started.
+      // A failed commit restarts the instance (its tasks restore from their changelogs).
+      if (this.commitError) await this.awaitCommit();
+      const due = now - lastCommit >= this.opts.commitIntervalMs;
+      const full = pending >= this.opts.maxBufferedRecords;
+      if (this.guarantee === 'at_least_once') {
+        // (Group offsets must be committed before the next poll may rebalance.)
+        if (due || full) {
+          lastCommit = now;
+          await this.commit();
+        }
+      } else if ((due && !this.commitInFlight) || full) {
+        // One commit at a time: it took its records and offsets when it began, and the records
+        // processed meanwhile go into the next one. Processing waits only when the buffers are full.
+        t0 = performance.now();
         await this.awaitCommit();
+        this.timing.commitWait += performance.now() - t0;
         lastCommit = this.opts.now();
-        // (At-least-once commits group offsets, which must happen before the next poll may rebalance.)
-        if (this.guarantee === 'at_least_once') await this.commit();
-        else this.inflightCommit = this.commit().then(
+        this.commitInFlight = true;
+        this.inflightCommit = this.commit().then(
           () => {
             this.restarts = 0;
+            this.commitInFlight = false;
           },
           (err: unknown) => {
             this.commitError = err;
+            this.commitInFlight = false;
           },
         );
       }
@@ -313,6 +344,7 @@ export class StreamAppRunner {
   }
 
   private inflightCommit: Promise<void> | null = null;
+  private commitInFlight = false;
   private commitError: unknown = null;
 
   private async awaitCommit(): Promise<void> {
@@ -357,6 +389,7 @@ export class StreamAppRunner {
         watermarkTopic: this.watermarkTopic,
         idleMs: this.opts.idleMs,
         maxFutureMs: this.opts.maxFutureMs,
+        maxPastMs: this.opts.maxPastMs,
         taskCounts: this.taskCounts,
         ...(watermarks.has(`${sub.sourceTopics.join(',')}#${w.partition}`) ? { watermarks: watermarks.get(`${sub.sourceTopics.join(',')}#${w.partition}`)! } : {}),
         hooks: {
@@ -491,8 +524,10 @@ export class StreamAppRunner {
         }
       }
     }
-    this.totals.processed += records.length;
-    this.m?.processed.inc({ app: this.appId }, records.length);
+    let data = records.length;
+    for (const r of records) if (r.headers.length && isWatermarkMarker(r.headers)) data--;
+    this.totals.processed += data;
+    this.m?.processed.inc({ app: this.appId }, data);
     return new Set(byTask.keys());
   }
 
@@ -500,7 +535,7 @@ export class StreamAppRunner {
   private async commit(): Promise<void> {
     const consumer = this.consumer;
     if (!consumer) return;
-    const work = [...this.tasks.values()].filter((rt) => rt.task.pending > 0 || rt.task.positions.size > 0 || rt.task.hasState);
+    const work = [...this.tasks.values()].filter((rt) => rt.task.pending > 0 || rt.task.positions.size > 0 || rt.task.hasState || rt.task.markerDue);
     if (work.length === 0) return;
     if (this.guarantee === 'exactly_once') {
       await Promise.all(work.map((rt) => this.commitTask(rt)));
@@ -512,7 +547,7 @@ export class StreamAppRunner {
       });
       const merged = new Map<string, ProducerRecord[]>();
       for (const d of drained) for (const [topic, recs] of d.out) merged.set(topic, [...(merged.get(topic) ?? []), ...recs]);
-      const meta = await this.sendAll((topic, recs) => this.producer!.send(topic, recs), merged);
+      const meta = await this.sendAll((topic, recs) => this.producer!.send(topic, recs), merged, this.bus.kind === 'embedded');
       const offsets = drained.flatMap((d) => d.offsets);
       if (offsets.length) await consumer.commit(offsets);
       for (const d of drained) this.noteCommitted(d.rt, d.out, meta);
@@ -535,33 +570,80 @@ export class StreamAppRunner {
       // The first transaction was begun when the task started (to fence a previous owner).
       if (!/already open/.test(errorMessage(err))) throw err;
     });
+    let t = performance.now();
     const meta = await this.sendAll((topic, recs) => tx.send(topic, recs), out);
+    this.timing.txSend += performance.now() - t;
+    t = performance.now();
     if (offsets.length) await tx.sendOffsets(this.appId, offsets);
+    this.timing.txOffsets += performance.now() - t;
+    t = performance.now();
     await tx.commitTransaction();
+    this.timing.txCommit += performance.now() - t;
     this.noteCommitted(rt, out, meta);
     this.totals.commits++;
     this.m?.commits.inc({ app: this.appId });
   }
 
-  private async sendAll(send: (topic: string, recs: ProducerRecord[]) => Promise<RecordMetadata[]>, out: Map<string, ProducerRecord[]>): Promise<Map<string, RecordMetadata[]>> {
+  /**
+   * Sends every topic's records: per topic and partition in order (one chunk after the other),
+   * the partitions and topics side by side. Chunks stay small because a send's cost grows faster
+   * than linearly with the records of one partition in it. Returns each record's metadata, in the
+   * order of `out`.
+   */
+  private async sendAll(send: (topic: string, recs: ProducerRecord[]) => Promise<RecordMetadata[]>, out: Map<string, ProducerRecord[]>, pipelined = true): Promise<Map<string, RecordMetadata[]>> {
     const result = new Map<string, RecordMetadata[]>();
-    await Promise.all(
-      [...out].map(async ([topic, recs]) => {
-        const metas: RecordMetadata[] = [];
-        for (let i = 0; i < recs.length; ) {
+    const work: Array<Promise<void>> = [];
+    for (const [topic, recs] of out) {
+      const metas = new Array<RecordMetadata>(recs.length);
+      result.set(topic, metas);
+      // Partitions are chosen here as the producer would (murmur2 of the key; keyless records
+      // all to one partition per commit), so every send goes to one partition.
+      const n = this.topicPartitions.get(topic) ?? (await this.partitionCount(topic));
+      const keyless = this.keylessTurn++ % n;
+      const lanes = new Map<number, number[]>();
+      for (let i = 0; i < recs.length; i++) {
+        const r = recs[i]!;
+        const p = r.partition ?? (r.key ? partitionForKey(r.key, n) : keyless);
+        r.partition = p;
+        let lane = lanes.get(p);
+        if (!lane) lanes.set(p, (lane = []));
+        lane.push(i);
+      }
+      for (const lane of lanes.values()) {
+        const chunks: number[][] = [];
+        for (let i = 0; i < lane.length; ) {
           let bytes = 0;
           let j = i;
-          while (j < recs.length && (j === i || bytes < SEND_CHUNK_BYTES)) {
-            bytes += (recs[j]!.key?.length ?? 0) + (recs[j]!.value?.length ?? 0) + 32;
+          while (j < lane.length && (j === i || (bytes < SEND_CHUNK_BYTES && j - i < SEND_CHUNK_RECORDS))) {
+            const r = recs[lane[j]!]!;
+            bytes += (r.key?.length ?? 0) + (r.value?.length ?? 0) + 32;
             j++;
           }
-          metas.push(...(await send(topic, recs.slice(i, j))));
+          chunks.push(lane.slice(i, j));
           i = j;
         }
-        result.set(topic, metas);
-      }),
-    );
+        const sendChunk = async (idx: number[]) => {
+          const m = await send(topic, idx.map((k) => recs[k]!));
+          for (let k = 0; k < idx.length; k++) metas[idx[k]!] = m[k]!;
+        };
+        // The first send adds the partition to the transaction; once it is in, a send appends
+        // synchronously when called, so the later chunks can be in flight together (in order).
+        // (The external producer gets one chunk after the other.)
+        work.push(
+          pipelined
+            ? sendChunk(chunks[0]!).then(() => Promise.all(chunks.slice(1).map(sendChunk)).then(() => undefined))
+            : chunks.reduce((prev, c) => prev.then(() => sendChunk(c)), Promise.resolve()),
+        );
+      }
+    }
+    await Promise.all(work);
     return result;
+  }
+
+  private async partitionCount(topic: string): Promise<number> {
+    const n = (await this.bus.admin().describeTopic(topic)).partitions.length;
+    this.topicPartitions.set(topic, n);
+    return n;
   }
 
   /** Remembers committed changelog rows and offsets for the next snapshot. */
@@ -607,6 +689,12 @@ export class StreamAppRunner {
   }
 
   private async teardown(clean: boolean): Promise<void> {
+    // A commit still in flight finishes (or fails) before its producers close; its outcome is
+    // moot now (a restart restores from what was committed).
+    if (this.inflightCommit) await this.inflightCommit;
+    this.inflightCommit = null;
+    this.commitInFlight = false;
+    this.commitError = null;
     const tasks = [...this.tasks.values()];
     this.tasks.clear();
     if (clean) this.writeSnapshots(tasks);

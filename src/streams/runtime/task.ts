@@ -45,6 +45,8 @@ export interface TaskOptions {
   idleMs: number;
   /** Event times further than this ahead of the wall clock are rejected (dead letter). */
   maxFutureMs: number;
+  /** Event times further than this behind the wall clock are rejected (dead letter); Infinity: no limit. */
+  maxPastMs?: number;
   /** Restored watermark state of this task. */
   watermarks?: WatermarkState;
   /** Tasks per sub-topology: records of internal topics are tracked per writing task (see `channels`). */
@@ -60,6 +62,13 @@ export interface TaskHooks {
 const AUTO = Serdes.auto();
 /** Header of internal-topic records naming the task that wrote them (its watermark channel). */
 const WRITER_HEADER = 'tributary.writer';
+/** Header of a watermark marker (no key, no value): `<1 idle | 0>:<watermark or empty>`. */
+export const WATERMARK_HEADER = 'tributary.watermark';
+
+/** Whether an internal-topic record is a watermark marker rather than data. */
+export function isWatermarkMarker(headers: readonly RecordHeader[]): boolean {
+  return headers.length > 0 && headers.some((h) => h.key === WATERMARK_HEADER);
+}
 
 export const DLQ_HEADERS = {
   code: 'tributary.error.code',
@@ -87,6 +96,11 @@ export class StreamTask {
   readonly counts = { processed: 0, deadLettered: 0, late: 0 };
   /** Latest input offset + 1 per source partition (`topic:partition`). */
   readonly positions = new Map<string, { topic: string; partition: number; offset: number }>();
+  private lastPos: { topic: string; partition: number; offset: number } | null = null;
+  private readonly channelCache = new Map<string, Map<string, string>>();
+  /** Internal topics this task writes and their partition counts: each gets watermark markers. */
+  private readonly markerTopics: Array<{ topic: string; partitions: number }> = [];
+  private sentMark: { wm: number; idle: boolean; at: number } = { wm: -Infinity, idle: false, at: -Infinity };
 
   constructor(
     readonly topology: Topology,
@@ -102,6 +116,12 @@ export class StreamTask {
     }
     this.tracker = new WatermarkTracker(this.channels(opts.taskCounts), opts.idleMs, opts.now(), opts.watermarks);
     this.wm = this.tracker.watermark;
+    const written = new Set(sub.nodes.flatMap((i) => topology.nodes[i]!.sinks ?? []).filter((t) => topology.internalTopics.has(t)));
+    for (const topic of written) {
+      const reader = topology.subtopologies.find((s) => s.sourceTopics.includes(topic));
+      const partitions = reader ? opts.taskCounts?.get(reader.id) : undefined;
+      if (partitions) this.markerTopics.push({ topic, partitions });
+    }
     for (const id of sub.nodes) {
       const node = topology.nodes[id]!;
       const proc = node.create(this.contextFor(node));
@@ -219,7 +239,19 @@ export class StreamTask {
   process(raw: RawRecord): void {
     const src = this.sources.get(raw.topic);
     if (!src) throw new StreamsError('TOPOLOGY_INVALID', `task ${this.id} got a record of ${raw.topic}, which it does not read`);
-    this.positions.set(`${raw.topic}:${raw.partition}`, { topic: raw.topic, partition: raw.partition, offset: raw.offset + 1 });
+    // (The runner clears `positions` at commit; the last position object is reused until then.)
+    let pos = this.lastPos;
+    if (pos === null || pos.topic !== raw.topic || pos.partition !== raw.partition || this.positions.size === 0) {
+      const k = `${raw.topic}:${raw.partition}`;
+      pos = this.positions.get(k) ?? null;
+      if (!pos) this.positions.set(k, (pos = { topic: raw.topic, partition: raw.partition, offset: 0 }));
+      this.lastPos = pos;
+    }
+    pos.offset = raw.offset + 1;
+    if (raw.headers.length) {
+      const mark = raw.headers.find((h) => h.key === WATERMARK_HEADER)?.value;
+      if (mark) return this.onMarker(raw, mark);
+    }
     this.counts.processed++;
     const raws = src.node.sources!.get(raw.topic)!;
     let key: unknown;
@@ -246,9 +278,15 @@ export class StreamTask {
         raw,
       );
     }
+    if (this.opts.maxPastMs !== undefined && ts < now - this.opts.maxPastMs) {
+      return this.fail(
+        new StreamsError('TIMESTAMP_INVALID', `${raw.topic}-${raw.partition}@${raw.offset}: event time ${new Date(ts).toISOString()} is more than ${this.opts.maxPastMs} ms behind the clock (maxPastMs); raise maxPastMs to accept older records`),
+        raw,
+      );
+    }
     try {
       const writer = raw.headers.length ? raw.headers.find((h) => h.key === WRITER_HEADER)?.value : undefined;
-      const wm = this.tracker.observe(writer ? `${raw.topic}:${raw.partition}/${writer.toString()}` : `${raw.topic}:${raw.partition}`, ts, now);
+      const wm = this.tracker.observe(this.channelOf(raw.topic, raw.partition, writer), ts, now);
       this.wmDirty = true;
       if (wm > this.wm) this.advanceTo(wm);
       this.current = src.node.name;
@@ -259,6 +297,45 @@ export class StreamTask {
       const e = err instanceof StreamsError ? err : new StreamsError('USER_FUNCTION_FAILED', `operator ${this.current} threw on ${raw.topic}-${raw.partition}@${raw.offset}: ${errorMessage(err)}`, { cause: err });
       return this.fail(e, raw);
     }
+  }
+
+  private onMarker(raw: RawRecord, mark: Buffer): void {
+    const text = mark.toString();
+    const sep = text.indexOf(':');
+    const wmText = text.slice(sep + 1);
+    const writer = raw.headers.find((h) => h.key === WRITER_HEADER)?.value;
+    if (!writer || sep < 0) return;
+    const wm = this.tracker.mark(this.channelOf(raw.topic, raw.partition, writer), wmText === '' ? null : Number(wmText), text.slice(0, sep) === '1', this.opts.now());
+    this.wmDirty = true;
+    if (wm > this.wm) {
+      try {
+        this.advanceTo(wm);
+      } catch (err) {
+        throw new StreamsError('APP_STOPPED', `task ${this.id}: operator ${this.current} threw while closing windows: ${errorMessage(err)}`, { cause: err });
+      }
+    }
+  }
+
+  /** Whether the next drain sends watermark markers downstream (the watermark or idleness changed). */
+  get markerDue(): boolean {
+    if (this.markerTopics.length === 0) return false;
+    if (this.tracker.idle !== this.sentMark.idle) return true;
+    // Repeated now and then, so a downstream task that restarted (its idle flags are not kept) hears it again.
+    if (this.opts.now() - this.sentMark.at >= this.opts.idleMs) return true;
+    if (!(this.wm > this.sentMark.wm)) return false;
+    // An idle task's watermark follows the wall clock: pass it on in steps, not at every commit.
+    return !this.sentMark.idle || this.sentMark.wm === -Infinity || this.wm - this.sentMark.wm >= Math.max(1, this.opts.idleMs / 5);
+  }
+
+  /** Watermark channel of a record (cached: the same few strings for every record). */
+  private channelOf(topic: string, partition: number, writer: Buffer | null | undefined): string {
+    let byWriter = this.channelCache.get(topic);
+    if (!byWriter) this.channelCache.set(topic, (byWriter = new Map()));
+    const w = writer ? writer.toString('latin1') : '';
+    const k = `${partition}/${w}`;
+    let ch = byWriter.get(k);
+    if (ch === undefined) byWriter.set(k, (ch = writer ? `${topic}:${partition}/${writer.toString()}` : `${topic}:${partition}`));
+    return ch;
   }
 
   private advanceTo(wm: number): void {
@@ -320,6 +397,18 @@ export class StreamTask {
       if (entries.length === 0) continue;
       const topic = this.topology.stores.get(name)!.changelogTopic;
       for (const e of entries) this.push(topic, { key: e.key, value: e.value, partition: this.partition });
+    }
+    if (this.markerDue) {
+      const idle = this.tracker.idle;
+      const wm = this.wm;
+      this.sentMark = { wm, idle, at: this.opts.now() };
+      const value = Buffer.from(`${idle ? 1 : 0}:${Number.isFinite(wm) ? wm : ''}`);
+      const ts = Number.isFinite(wm) && wm >= 0 ? wm : 0;
+      for (const { topic, partitions } of this.markerTopics) {
+        for (let p = 0; p < partitions; p++) {
+          this.push(topic, { key: null, value: null, partition: p, timestamp: ts, headers: [{ key: WRITER_HEADER, value: this.writerId }, { key: WATERMARK_HEADER, value }] });
+        }
+      }
     }
     if (this.wmDirty && this.hasState) {
       this.wmDirty = false;
