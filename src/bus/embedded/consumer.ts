@@ -10,6 +10,7 @@
  * rebalance are kept; new partitions start at the group's committed offset, or at the
  * beginning/end per `fromBeginning`.
  */
+import { setMaxListeners } from 'node:events';
 import { decodeAssignment, decodeSubscription, encodeAssignment, encodeSubscription } from '../../log/groups/consumer-protocol.ts';
 import { GroupErrorCode, type GroupCoordinator } from '../../log/groups/group-coordinator.ts';
 import { LogError } from '../../log/errors.ts';
@@ -251,6 +252,8 @@ export class EmbeddedConsumer implements BusConsumer {
     const list = [...this.assigned.values()];
     this.wake = new AbortController();
     const signal = this.wake.signal;
+    // One abort listener per assigned partition: many partitions are normal, not a leak.
+    setMaxListeners(list.length + 2, signal);
     try {
       if (list.length === 0) {
         await new Promise<void>((resolve) => {

@@ -50,7 +50,9 @@ export class EmbeddedTransactionalProducer implements TransactionalProducer {
     records.forEach((r, i) => {
       const p = this.partitioner.choose(topic, n, r.key, r.partition);
       if (!Number.isInteger(p) || p < 0 || p >= n) throw new BusError('PARTITION_UNKNOWN', `topic ${topic} has no partition ${p} (it has ${n})`, { kafkaCode: 3, httpStatus: 404 });
-      byPartition.set(p, [...(byPartition.get(p) ?? []), i]);
+      const list = byPartition.get(p);
+      if (list) list.push(i);
+      else byPartition.set(p, [i]);
     });
     const fresh = [...byPartition.keys()].filter((p) => !this.added.has(`${topic}\u0000${p}`));
     if (fresh.length > 0) {
