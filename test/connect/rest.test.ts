@@ -95,6 +95,12 @@ describe('connector REST API', () => {
     const put = await call('PUT', '/api/connectors/f/config', { ...config, pollIntervalMs: 30 });
     assert.equal(put.status, 200);
     assert.equal((await call('GET', '/api/connectors/f/config')).body.pollIntervalMs, 30);
+    const tasks = await call('GET', '/api/connectors/f/tasks');
+    assert.equal(tasks.status, 200);
+    assert.deepEqual(tasks.body.map((x: { id: unknown }) => x.id), [{ connector: 'f', task: 0 }]);
+    assert.equal(tasks.body[0].config.topic, 'files');
+    assert.equal(tasks.body[0].config.pollIntervalMs, 30);
+    assert.equal(tasks.body[0].config['task.id'], 0);
     const putNew = await call('PUT', '/api/connectors/g/config', { ...config, topic: 'files2' });
     assert.equal(putNew.status, 201);
 
@@ -178,6 +184,19 @@ describe('HTTP ingest endpoint', () => {
     const huge = await ingest('events', { value: 'y'.repeat(30_000) });
     assert.equal(huge.status, 413);
     assert.equal(huge.body.error.code, 'INGEST_TOO_LARGE');
+    // Without Content-Length (chunked) the limit is counted while reading.
+    const chunked = async (text: string) => {
+      const parts = [text.slice(0, 10), text.slice(10)];
+      const body = new ReadableStream<Uint8Array>({ pull(ctl) { const p = parts.shift(); if (p === undefined) ctl.close(); else ctl.enqueue(new TextEncoder().encode(p)); } });
+      const res = await fetch(`${base}/ingest/events`, { method: 'POST', body, duplex: 'half', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } } as RequestInit);
+      return { status: res.status, body: (await res.json()) as { error: { code: string }; topic: string } };
+    };
+    const bigChunked = await chunked(JSON.stringify({ value: 'z'.repeat(30_000) }));
+    assert.equal(bigChunked.status, 413);
+    assert.equal(bigChunked.body.error.code, 'INGEST_TOO_LARGE');
+    const okChunked = await chunked(JSON.stringify({ value: { small: true } }));
+    assert.equal(okChunked.status, 200);
+    assert.equal(okChunked.body.topic, 'events');
     assert.equal((await ingest('events', '{not json')).status, 400);
     assert.equal((await ingest('events', { records: [] })).status, 400);
     await call('PUT', '/api/connectors/ingest/pause');

@@ -57,7 +57,7 @@ describe('webhook sink', () => {
       const p = h.bus.producer();
       await p.send('events', Array.from({ length: 25 }, (_, i) => ({ key: Buffer.from(`k${i}`), value: Buffer.from(JSON.stringify({ i })) })));
       await h.runtime.create('hook', {
-        connector: 'http-sink', topics: ['events'], url: hook.url, maxBatchRecords: 10, timeoutMs: 300, authorization: 'Bearer s3cret',
+        connector: 'http-sink', topics: ['events'], url: hook.url, maxBatchRecords: 10, timeoutMs: 1500, authorization: 'Bearer s3cret',
         retry: { initialDelayMs: 10 }, errors: { retryMaxDelayMs: 50 },
       });
       await waitFor('25 delivered', () => hook.bodies.flat().length === 25);

@@ -156,6 +156,7 @@ describe('monitoring a running tributary up', () => {
   });
 
   it('records DAG run durations, task queue time, schedule delay and query durations', async () => {
+    const beforeAt = Date.now();
     const before = await scrape();
     const { dags } = (await json('/api/dags')).body as { dags: Array<{ dagId: string }> };
     assert.ok(dags.length > 0, 'the demo has DAGs');
@@ -182,6 +183,7 @@ describe('monitoring a running tributary up', () => {
       600,
       200,
     );
+    const nowAt = Date.now();
     for (const name of ['tributary_flow_dag_run_duration_seconds', 'tributary_flow_dag_run_schedule_delay_seconds', 'tributary_flow_task_queued_duration_seconds', 'tributary_warehouse_query_duration_seconds']) {
       assert.equal(now.get(name)?.type, 'histogram', name);
     }
@@ -192,10 +194,13 @@ describe('monitoring a running tributary up', () => {
     const run = (await json(`/api/dags/${encodeURIComponent(dag)}/runs/${encodeURIComponent(triggered.body.runId)}`)).body as { durationMs: number; state: string };
     const sum = (f: Map<string, MetricFamily>) => sumSamples(f, 'tributary_flow_dag_run_duration_seconds', { dag, state: run.state }, 'tributary_flow_dag_run_duration_seconds_sum');
     assert.ok(sum(now) - sum(before) + 0.002 >= run.durationMs / 1000, `${sum(now) - sum(before)} s recorded, the run took ${run.durationMs} ms`);
-    // The demo's scheduled runs (each DAG's latest interval) report their delay once they finish.
+    // The demo's scheduled runs (each DAG's latest interval) report their delay once they finish:
+    // judged only on runs that clearly ended between the two scrapes (a run that ended before the
+    // first one may predate the monitor's hooks).
     const scheduled = await Promise.all(dags.map(async (d) => (await json(`/api/dags/${encodeURIComponent(d.dagId)}/runs?limit=50`)).body.runs as Array<{ kind: string; endedAt: string | null }>));
-    if (scheduled.flat().some((r) => r.kind === 'scheduled' && r.endedAt !== null)) {
-      assert.ok(count(now, 'tributary_flow_dag_run_schedule_delay_seconds') > 0);
+    const endedBetween = scheduled.flat().filter((r) => r.kind === 'scheduled' && r.endedAt !== null && Date.parse(r.endedAt) > beforeAt + 1000 && Date.parse(r.endedAt) < nowAt - 1000);
+    if (endedBetween.length > 0) {
+      assert.ok(count(now, 'tributary_flow_dag_run_schedule_delay_seconds') > count(before, 'tributary_flow_dag_run_schedule_delay_seconds'), `${endedBetween.length} scheduled runs ended, no schedule delay recorded`);
     }
   });
 

@@ -94,8 +94,7 @@ export function connectorRoutes(runtime: () => ConnectRuntime, governance: Gover
     queryParams(c, []);
     const name = c.req.param('name');
     allow(c, 'describe', name);
-    const rt = runtime();
-    return c.json(rt.info(name).tasks.map((t) => ({ id: t, config: {} })));
+    return c.json(runtime().taskConfigs(name));
   });
 
   const taskId = (c: Context): number => {

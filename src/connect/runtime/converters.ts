@@ -28,8 +28,19 @@ function jsonReplacer(_k: string, v: unknown): unknown {
   return v;
 }
 
+/**
+ * JSON text with bigints as strings and Buffers as base64. Plain `JSON.stringify` first (a replacer
+ * slows every value down); only when that meets a bigint (it throws) or a Buffer (its toJSON
+ * shape shows in the text) is the value written again with the replacer — same result either way.
+ */
 function stringify(value: unknown): string {
-  return JSON.stringify(value, jsonReplacer);
+  let text: string;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    return JSON.stringify(value, jsonReplacer);
+  }
+  return text !== undefined && text.includes('"type":"Buffer","data":[') ? JSON.stringify(value, jsonReplacer) : text;
 }
 
 /** Reads a schema from an envelope; null when it is not one we understand. */

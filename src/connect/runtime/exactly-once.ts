@@ -91,9 +91,11 @@ export async function recoverOffsets(opts: { bus: Bus; offsets: OffsetStore; con
         consumer.assign([{ topic, partition: p.partition, offset: start }]);
         let last = start - 1;
         let idle = 0;
-        while (last < p.highWatermark - 1 && idle < 3) {
+        // An empty poll below the end is unexpected; allow several (a loaded machine) before giving up.
+        while (last < p.highWatermark - 1 && idle < 25) {
           const records = await consumer.poll({ timeoutMs: 200 });
           if (records.length === 0) idle++;
+          else idle = 0;
           for (const r of records) {
             last = r.offset;
             const h = r.headers.find((x) => x.key === EOS_HEADER);
@@ -110,6 +112,7 @@ export async function recoverOffsets(opts: { bus: Bus; offsets: OffsetStore; con
             if (!cur || meta.s > cur.seq) best.set(key, { partition: meta.p, offset: meta.o, seq: meta.s });
           }
         }
+        if (last < p.highWatermark - 1) opts.logger?.warn({ connector, topic, partition: p.partition, reached: last, end: p.highWatermark }, 'offset recovery stopped before the end of the partition; records after it may be read again');
       }
     } finally {
       await consumer.close();

@@ -296,6 +296,13 @@ export class ConnectRuntime {
     };
   }
 
+  /** Each running task with its configuration: the connector's, plus what the plugin gave that task (Kafka Connect's GET …/tasks). */
+  taskConfigs(name: string): Array<{ id: { connector: string; task: number }; config: Record<string, unknown> }> {
+    const e = this.entry(name);
+    const base = configForDisplay(e.raw);
+    return e.tasks.map((t) => ({ id: { connector: name, task: t.id }, config: { ...base, ...configForDisplay(t.env.taskConfig), 'task.id': t.id } }));
+  }
+
   config(name: string): Record<string, unknown> {
     return configForDisplay(this.entry(name).raw);
   }

@@ -15,14 +15,19 @@
 import type { ProducerRecord } from '../../bus/types.ts';
 import type { RecordHeader } from '../../log/types.ts';
 import { ConnectError, errorMessage, isRetriable } from '../errors.ts';
-import type { ConnectRecord, JsonObject, RecordResult, SourcePlugin, SourceRecord, SourceTask, SourceTaskContext } from '../types.ts';
+import type { ConnectRecord, JsonObject, SourcePlugin, SourceRecord, SourceTask, SourceTaskContext } from '../types.ts';
 import { EOS_HEADER, eosHeaderValue, positionsPartition, topicEnds, type ScanPositions } from './exactly-once.ts';
 import { canonicalJson } from './offsets.ts';
 import { backoffDelay, sleep, withRetries } from './retry.ts';
 import { TaskRunner, type TaskEnv } from './task-runner.ts';
 import type { ErrorStage } from './dead-letter.ts';
 
-type Fail = (stage: ErrorStage, error: Error) => Promise<void>;
+/** A record ready for the producer, with what its failure handling needs. */
+interface Ready {
+  pr: ProducerRecord;
+  rec: SourceRecord;
+  seq: number;
+}
 
 const MAX_PENDING_SENDS = 20_000;
 const RECORD_OVERHEAD = 100;
@@ -101,7 +106,8 @@ export class SourceTaskRunner extends TaskRunner {
         this.trace = null;
         if (records.length > 0) await this.process(records);
         if (this.fatal) throw this.fatal;
-        if (Date.now() - this.lastFlush >= this.env.offsetFlushIntervalMs || this.inflight.size > MAX_PENDING_SENDS) await this.flush();
+        // With no offsets to store (HTTP ingest) a periodic flush would only stall the pipeline.
+        if ((this.pending.size > 0 && Date.now() - this.lastFlush >= this.env.offsetFlushIntervalMs) || this.inflight.size > MAX_PENDING_SENDS) await this.flush();
       }
       await this.flush();
     } finally {
@@ -179,17 +185,13 @@ export class SourceTaskRunner extends TaskRunner {
 
   private async process(records: SourceRecord[]): Promise<void> {
     // Records ready to go, by topic: one send per topic per poll (the producer batches them).
-    const groups = new Map<string, Array<{ pr: ProducerRecord; rec: SourceRecord; fail: Fail }>>();
+    const groups = new Map<string, Ready[]>();
     const dispatch = () => {
       for (const [topic, items] of groups) this.send(topic, items);
       groups.clear();
     };
-    const flushAll = async () => {
-      dispatch();
-      await this.flush();
-    };
     try {
-      await this.prepare(records, groups, flushAll);
+      await this.prepare(records, groups, dispatch);
     } catch (err) {
       // A record the task cannot pass over: what came before it still goes out, and its offsets are stored.
       dispatch();
@@ -199,123 +201,131 @@ export class SourceTaskRunner extends TaskRunner {
     dispatch();
   }
 
-  private async prepare(
-    records: SourceRecord[],
-    groups: Map<string, Array<{ pr: ProducerRecord; rec: SourceRecord; fail: Fail }>>,
-    flushAll: () => Promise<void>,
-  ): Promise<void> {
-    const { chain, keyConverter, valueConverter, config, connector } = this.env;
+  /** Notes a record's source offset as the newest of its source partition (stored at the next flush). */
+  private remember(rec: SourceRecord, pk: string | null, seq: number): void {
+    if (pk && rec.sourcePartition && rec.sourceOffset) {
+      this.pending.set(pk, { partition: rec.sourcePartition, offset: this.eos ? { ...rec.sourceOffset, __seq: seq } : rec.sourceOffset });
+    }
+  }
+
+  private eosHeaders(rec: SourceRecord, seq: number): RecordHeader[] {
+    return this.eos && rec.sourcePartition && rec.sourceOffset ? [{ key: EOS_HEADER, value: eosHeaderValue(this.env.connector, rec.sourcePartition, rec.sourceOffset, seq) }] : [];
+  }
+
+  /** A record that cannot be written: its own callback (HTTP ingest), or errors.tolerance (dead letter / fail). */
+  private async failRecord(rec: SourceRecord, seq: number, stage: ErrorStage, error: Error, dispatch: () => void): Promise<void> {
+    if (rec.onResult) {
+      this.countError(stage);
+      rec.onResult({ ok: false, error });
+      return;
+    }
+    const { config } = this.env;
+    const dlq = config.errors.deadLetterTopic;
+    if (this.eos && dlq && config.errors.tolerance === 'all' && !(dlq in this.positions)) {
+      dispatch();
+      await this.flush();
+      await this.writePositions(new Set([dlq]), false);
+    }
+    const defaultTopic = typeof config['topic'] === 'string' ? (config['topic'] as string) : undefined;
+    const value = rec.value === null || rec.value === undefined ? null : Buffer.isBuffer(rec.value) ? rec.value : Buffer.from(typeof rec.value === 'string' ? rec.value : JSON.stringify(rec.value));
+    await this.tolerate(stage, error, {
+      key: typeof rec.key === 'string' ? Buffer.from(rec.key) : rec.key == null ? null : Buffer.from(JSON.stringify(rec.key)),
+      value,
+      headers: [...toHeaders(rec.headers), ...this.eosHeaders(rec, seq)],
+      ...(rec.topic ?? defaultTopic ? { intendedTopic: (rec.topic ?? defaultTopic)! } : {}),
+      ...(rec.sourcePartition ? { sourcePartition: rec.sourcePartition } : {}),
+      ...(rec.sourceOffset ? { sourceOffset: rec.sourceOffset } : {}),
+    });
+  }
+
+  /** Per record: transforms, converters, limits, governance; then grouped by topic for `send`. No closures per record (hot path). */
+  private async prepare(records: SourceRecord[], groups: Map<string, Ready[]>, dispatch: () => void): Promise<void> {
+    const { chain, keyConverter, valueConverter, config } = this.env;
     const defaultTopic = typeof config['topic'] === 'string' ? (config['topic'] as string) : undefined;
     const authorized = new Set<string>();
     for (const rec of records) {
       const pk = rec.sourcePartition ? canonicalJson(rec.sourcePartition) : null;
       const seq = this.eos && pk && rec.sourcePartition ? this.nextSeq(pk, rec.sourcePartition) : 0;
-      const remember = () => {
-        if (pk && rec.sourcePartition && rec.sourceOffset) {
-          this.pending.set(pk, { partition: rec.sourcePartition, offset: this.eos ? { ...rec.sourceOffset, __seq: seq } : rec.sourceOffset });
-        }
-      };
-      const eosHeaders = (): RecordHeader[] =>
-        this.eos && rec.sourcePartition && rec.sourceOffset ? [{ key: EOS_HEADER, value: eosHeaderValue(connector, rec.sourcePartition, rec.sourceOffset, seq) }] : [];
-      const rawBytes = (): Buffer | null =>
-        rec.value === null || rec.value === undefined ? null : Buffer.isBuffer(rec.value) ? rec.value : Buffer.from(typeof rec.value === 'string' ? rec.value : JSON.stringify(rec.value));
-      const fail: Fail = async (stage, error) => {
-        if (rec.onResult) {
-          this.countError(stage);
-          rec.onResult({ ok: false, error });
-          return;
-        }
-        const dlq = config.errors.deadLetterTopic;
-        if (this.eos && dlq && config.errors.tolerance === 'all' && !(dlq in this.positions)) {
-          await flushAll();
-          await this.writePositions(new Set([dlq]), false);
-        }
-        await this.tolerate(stage, error, {
-          key: typeof rec.key === 'string' ? Buffer.from(rec.key) : rec.key == null ? null : Buffer.from(JSON.stringify(rec.key)),
-          value: rawBytes(),
-          headers: [...toHeaders(rec.headers), ...eosHeaders()],
-          ...(rec.topic ?? defaultTopic ? { intendedTopic: (rec.topic ?? defaultTopic)! } : {}),
-          ...(rec.sourcePartition ? { sourcePartition: rec.sourcePartition } : {}),
-          ...(rec.sourceOffset ? { sourceOffset: rec.sourceOffset } : {}),
-        });
-      };
-      const failAndRemember = async (stage: ErrorStage, error: Error) => {
-        await fail(stage, error);
-        remember();
-      };
-
+      let stage: ErrorStage | null = null;
+      let error: Error | null = null;
       if (rec.offsetOnly) {
-        remember();
+        this.remember(rec, pk, seq);
         continue;
       }
       if (rec.error) {
-        await failAndRemember('SOURCE', rec.error);
+        await this.failRecord(rec, seq, 'SOURCE', rec.error, dispatch);
+        this.remember(rec, pk, seq);
         continue;
       }
       const topic = rec.topic ?? defaultTopic;
       if (!topic) {
-        await failAndRemember('SOURCE', new ConnectError('RECORD_INVALID', 'the record names no topic and the connector has no "topic" setting'));
+        await this.failRecord(rec, seq, 'SOURCE', new ConnectError('RECORD_INVALID', 'the record names no topic and the connector has no "topic" setting'), dispatch);
+        this.remember(rec, pk, seq);
         continue;
       }
-      const input: ConnectRecord = {
-        topic,
-        key: rec.key ?? null,
-        value: rec.value,
-        headers: rec.headers ?? [],
-        ...(rec.partition !== undefined ? { partition: rec.partition } : {}),
-        ...(rec.keySchema ? { keySchema: rec.keySchema } : {}),
-        ...(rec.valueSchema ? { valueSchema: rec.valueSchema } : {}),
-        ...(rec.timestamp !== undefined ? { timestamp: rec.timestamp } : {}),
-      };
-      let out: ConnectRecord | null;
-      try {
-        out = chain.length ? await chain.apply(input) : input;
-      } catch (err) {
-        await failAndRemember('TRANSFORMATION', err as Error);
-        continue;
-      }
-      if (out === null) {
-        rec.onResult?.({ ok: true, topic, partition: -1, offset: -1 });
-        remember();
-        continue;
-      }
-      let key: Buffer | null;
-      let value: Buffer | null;
-      try {
-        key = keyConverter.toBytes(out.key, out.keySchema);
-      } catch (err) {
-        await failAndRemember('KEY_CONVERTER', err as Error);
-        continue;
-      }
-      try {
-        value = valueConverter.toBytes(out.value, out.valueSchema);
-      } catch (err) {
-        await failAndRemember('VALUE_CONVERTER', err as Error);
-        continue;
-      }
-      const headers = [...toHeaders(out.headers), ...eosHeaders()];
-      const size = (key?.length ?? 0) + (value?.length ?? 0) + headers.reduce((n, h) => n + h.key.length + (h.value?.length ?? 0) + 8, 0) + RECORD_OVERHEAD;
-      const limits = this.topicLimits.get(out.topic) ?? (await this.topicInfo(out.topic));
-      if (size > limits.max) {
-        await failAndRemember('PRODUCE', new ConnectError('RECORD_TOO_LARGE', `the record is about ${size} bytes; topic ${out.topic} accepts at most ${limits.max} (maxRecordBytes)`));
-        continue;
-      }
-      if (out.partition !== undefined && (!Number.isInteger(out.partition) || out.partition < 0 || out.partition >= limits.partitions)) {
-        await failAndRemember('PRODUCE', new ConnectError('RECORD_INVALID', `topic ${out.topic} has no partition ${out.partition} (it has ${limits.partitions})`));
-        continue;
-      }
-      if (!authorized.has(out.topic)) {
+      const input: ConnectRecord = { topic, key: rec.key ?? null, value: rec.value, headers: rec.headers ?? [] };
+      if (rec.partition !== undefined) input.partition = rec.partition;
+      if (rec.keySchema) input.keySchema = rec.keySchema;
+      if (rec.valueSchema) input.valueSchema = rec.valueSchema;
+      if (rec.timestamp !== undefined) input.timestamp = rec.timestamp;
+      let out: ConnectRecord | null = input;
+      let key: Buffer | null = null;
+      let value: Buffer | null = null;
+      let headers: RecordHeader[] = [];
+      if (chain.length) {
         try {
-          this.authorize('write', out.topic);
+          out = await chain.apply(input);
         } catch (err) {
-          await failAndRemember('PRODUCE', err as Error);
-          continue;
+          [stage, error] = ['TRANSFORMATION', err as Error];
         }
-        authorized.add(out.topic);
+      }
+      if (!error && out === null) {
+        rec.onResult?.({ ok: true, topic, partition: -1, offset: -1 });
+        this.remember(rec, pk, seq);
+        continue;
+      }
+      if (!error && out) {
+        try {
+          key = keyConverter.toBytes(out.key, out.keySchema);
+        } catch (err) {
+          [stage, error] = ['KEY_CONVERTER', err as Error];
+        }
+      }
+      if (!error && out) {
+        try {
+          value = valueConverter.toBytes(out.value, out.valueSchema);
+        } catch (err) {
+          [stage, error] = ['VALUE_CONVERTER', err as Error];
+        }
+      }
+      if (!error && out) {
+        headers = out.headers.length ? toHeaders(out.headers) : [];
+        if (this.eos) headers.push(...this.eosHeaders(rec, seq));
+        let size = (key?.length ?? 0) + (value?.length ?? 0) + RECORD_OVERHEAD;
+        for (const h of headers) size += h.key.length + (h.value?.length ?? 0) + 8;
+        const limits = this.topicLimits.get(out.topic) ?? (await this.topicInfo(out.topic));
+        if (size > limits.max) {
+          [stage, error] = ['PRODUCE', new ConnectError('RECORD_TOO_LARGE', `the record is about ${size} bytes; topic ${out.topic} accepts at most ${limits.max} (maxRecordBytes)`)];
+        } else if (out.partition !== undefined && (!Number.isInteger(out.partition) || out.partition < 0 || out.partition >= limits.partitions)) {
+          [stage, error] = ['PRODUCE', new ConnectError('RECORD_INVALID', `topic ${out.topic} has no partition ${out.partition} (it has ${limits.partitions})`)];
+        } else if (!authorized.has(out.topic)) {
+          try {
+            this.authorize('write', out.topic);
+            authorized.add(out.topic);
+          } catch (err) {
+            [stage, error] = ['PRODUCE', err as Error];
+          }
+        }
+      }
+      if (error || !out) {
+        await this.failRecord(rec, seq, stage!, error!, dispatch);
+        this.remember(rec, pk, seq);
+        continue;
       }
       if (this.eos && !(out.topic in this.positions)) {
         // Before the first write to a topic: finish what is in flight and list it for recovery.
-        await flushAll();
+        dispatch();
+        await this.flush();
         await this.writePositions(new Set([out.topic]), false);
       }
       const pr: ProducerRecord = { key, value, headers };
@@ -323,13 +333,13 @@ export class SourceTaskRunner extends TaskRunner {
       if (out.timestamp !== undefined) pr.timestamp = out.timestamp;
       let list = groups.get(out.topic);
       if (!list) groups.set(out.topic, (list = []));
-      list.push({ pr, rec, fail });
-      remember();
+      list.push({ pr, rec, seq });
+      this.remember(rec, pk, seq);
     }
   }
 
   /** One send for a topic's records; per-record results, or per-record failure handling. */
-  private send(topic: string, items: Array<{ pr: ProducerRecord; rec: SourceRecord; fail: Fail }>): void {
+  private send(topic: string, items: Ready[]): void {
     const { config, connector, metrics } = this.env;
     const done = withRetries(() => this.env.producer.send(topic, items.map((i) => i.pr)), {
       timeoutMs: config.errors.retryTimeoutMs,
@@ -339,15 +349,15 @@ export class SourceTaskRunner extends TaskRunner {
     }).then(
       (metas) => {
         metrics?.records.inc({ connector, direction: 'source' }, items.length);
-        items.forEach((it, i) => {
+        for (let i = 0; i < items.length; i++) {
           const m = metas[i]!;
-          it.rec.onResult?.({ ok: true, topic: m.topic, partition: m.partition, offset: m.offset } satisfies RecordResult);
-        });
+          items[i]!.rec.onResult?.({ ok: true, topic: m.topic, partition: m.partition, offset: m.offset });
+        }
       },
       async (err: Error) => {
         for (const it of items) {
           try {
-            await it.fail('PRODUCE', err);
+            await this.failRecord(it.rec, it.seq, 'PRODUCE', err, () => {});
           } catch (fatal) {
             this.fatal ??= fatal as Error;
           }

@@ -173,6 +173,9 @@ function findPrincipal(tokens: Record<string, string>, token: string): string | 
 async function readLimited(c: Context, max: number): Promise<string> {
   const declared = Number(c.req.header('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > max) throw new ConnectError('INGEST_TOO_LARGE', `the body is ${declared} bytes; this endpoint accepts at most ${max}: send fewer records per request`);
+  // A declared length bounds the body (HTTP framing): the server's fast text path is safe.
+  // Without one (chunked), count while reading.
+  if (Number.isFinite(declared)) return c.req.text();
   const body = c.req.raw.body;
   if (!body) return '';
   const chunks: Buffer[] = [];
@@ -239,34 +242,35 @@ export function ingestHandler(deps: { router: IngestRouter; governance: Governan
         throw new ConnectError('INGEST_BUSY', `the log is not keeping up (${ep.inFlight} records waiting): retry after ${ep.config.retryAfterSeconds} s`, { retryAfterSeconds: ep.config.retryAfterSeconds });
       }
       if (ep.queues.length === 0) throw new ConnectError('INGEST_UNAVAILABLE', `ingest connector ${ep.connector} has no running task: retry later`, { retryAfterSeconds: 5 });
-      const results: Array<Promise<RecordResult>> = [];
+      // One promise per request, not per record: each record's callback fills its slot.
+      const settled: RecordResult[] = new Array(parsed.items.length);
       const batch: SourceRecord[] = [];
-      for (const item of parsed.items) {
+      let waiting = 0;
+      let allDone: () => void = () => {};
+      const done = new Promise<void>((resolve) => (allDone = resolve));
+      const report = function (this: { ep: Endpoint; i: number }, res: RecordResult) {
+        this.ep.inFlight--;
+        settled[this.i] = res;
+        if (--waiting === 0) allDone();
+      };
+      for (let i = 0; i < parsed.items.length; i++) {
+        const item = parsed.items[i]!;
         if (!item.ok) {
-          results.push(Promise.resolve({ ok: false, error: item.error }));
+          settled[i] = { ok: false, error: item.error };
           continue;
         }
         ep.inFlight++;
-        results.push(
-          new Promise<RecordResult>((resolve) => {
-            const r = item.record;
-            batch.push({
-              topic,
-              key: r.key,
-              value: r.value,
-              headers: r.headers,
-              ...(r.partition !== undefined ? { partition: r.partition } : {}),
-              ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}),
-              onResult: (res) => {
-                ep.inFlight--;
-                resolve(res);
-              },
-            });
-          }),
-        );
+        waiting++;
+        const r = item.record;
+        const rec: SourceRecord = { topic, key: r.key, value: r.value, headers: r.headers, onResult: report.bind({ ep, i }) };
+        if (r.partition !== undefined) rec.partition = r.partition;
+        if (r.timestamp !== undefined) rec.timestamp = r.timestamp;
+        batch.push(rec);
       }
-      ep.queues[ep.next++ % ep.queues.length]!.push(batch);
-      const settled = await Promise.all(results);
+      if (batch.length) {
+        ep.queues[ep.next++ % ep.queues.length]!.push(batch);
+        await done;
+      }
       if (!parsed.batch) {
         const r = settled[0]!;
         if (!r.ok) return errorAnswer(c, r.error);

@@ -144,7 +144,9 @@ export const postgresSinkPlugin = defineSinkPlugin({
         await c.connect();
         await c.query(
           `CREATE TABLE IF NOT EXISTS ${offsetsTable} (connector text NOT NULL, topic text NOT NULL, partition integer NOT NULL, next_offset bigint NOT NULL, PRIMARY KEY (connector, topic, partition))`,
-        );
+        ).catch((err: { code?: string }) => {
+          if (!isCreateRace(err.code)) throw err; // another task created it at the same moment
+        });
       } catch (err) {
         await c.end().catch(() => {});
         throw wrap(err, 'connecting');
@@ -195,7 +197,16 @@ export const postgresSinkPlugin = defineSinkPlugin({
         const defs = schema.fields.map((f) => `${quoteIdent(f.field)} ${columnTypeOf(f.type)}${keyFields.includes(f.field) || f.optional === false ? ' NOT NULL' : ''}`);
         for (const k of keyFields) if (!types.has(k)) defs.unshift(`${quoteIdent(k)} text NOT NULL`);
         if (keyFields.length) defs.push(`PRIMARY KEY (${keyFields.map(quoteIdent).join(', ')})`);
-        await c.query(`CREATE TABLE IF NOT EXISTS ${q.sql} (${defs.join(', ')})`);
+        // Inside the batch's transaction: a savepoint, so losing a creation race to another task
+        // (PostgreSQL reports a unique violation on its catalog) leaves the transaction usable.
+        await c.query('SAVEPOINT create_table');
+        try {
+          await c.query(`CREATE TABLE IF NOT EXISTS ${q.sql} (${defs.join(', ')})`);
+          await c.query('RELEASE SAVEPOINT create_table');
+        } catch (err) {
+          if (!isCreateRace((err as { code?: string }).code)) throw err;
+          await c.query('ROLLBACK TO SAVEPOINT create_table');
+        }
         ctx.logger.info({ table }, 'created table from the record schema');
         known.delete(table);
         cols = (await columnsOf(c, table))!;
@@ -367,3 +378,8 @@ export const postgresSinkPlugin = defineSinkPlugin({
     };
   },
 });
+
+/** Concurrent `CREATE TABLE IF NOT EXISTS` in two sessions: one may fail with 23505 (pg_type) or 42P07; the table exists either way. */
+function isCreateRace(code: string | undefined): boolean {
+  return code === '23505' || code === '42P07';
+}
