@@ -116,7 +116,7 @@ export {
   type LakeProbe,
 } from './flow/index.ts';
 export type { DatasetEventHook } from './flow/part.ts';
-export type { TopicAccess, TopicRecord } from './flow/define/types.ts';
+export type { TopicAccess, TopicRecord, SqlParams, SqlOptions, TaskModels } from './flow/define/types.ts';
 export {
   openLake,
   Lake,

@@ -250,6 +250,8 @@ async function sinkVsCopy(opts: SuiteOptions): Promise<{ cases: BenchCase[]; not
 
 /** Section builders; each adds cases (its own workloads) to the suite. */
 const SECTIONS: Array<(opts: SuiteOptions) => Promise<{ cases: BenchCase[]; notes: string[]; settings: Record<string, unknown> }>> = [sinkVsCopy, gatewayOverhead];
+/** `--only <name>`: one section (a custom run). */
+const SECTION_NAMES = ['sink', 'gateway'];
 
 const suite: Suite = {
   title: 'lake sink vs DuckDB COPY',
@@ -264,7 +266,7 @@ const suite: Suite = {
     { key: 'seconds', label: 'seconds', digits: 1 },
   ],
   ratios: [{ key: 'eventsPerSec', label: 'events/s' }],
-  optionsHelp: ['  --events N       events per case (default 10M; --quick 200k)', '  --roll-bytes N   sink file roll size in JSON bytes (default 64 MiB)'].join('\n'),
+  optionsHelp: ['  --events N       events per case (default 10M; --quick 200k)', '  --roll-bytes N   sink file roll size in JSON bytes (default 64 MiB)', '  --only S         one section: sink (sink vs COPY) or gateway (gateway vs DuckDB queries)'].join('\n'),
   summary(cases) {
     const out: string[] = [];
     const t = cases.find((c) => c.system === 'tributary' && c.id.startsWith('sink-'));
@@ -282,13 +284,16 @@ const suite: Suite = {
     return out;
   },
   async prepare(opts) {
-    const known = ['events', 'roll-bytes'];
+    const known = ['events', 'roll-bytes', 'only'];
     const unknown = Object.keys(opts.extra).filter((k) => !known.includes(k));
     if (unknown.length) throw new Error(`lake suite: unknown option(s) ${unknown.map((k) => `--${k}`).join(', ')}; see --help`);
     const cases: BenchCase[] = [];
     const notes: string[] = [];
     const settings: Record<string, unknown> = {};
-    for (const section of SECTIONS) {
+    const only = opts.extra['only'];
+    if (only !== undefined && !SECTION_NAMES.includes(String(only))) throw new Error(`--only: expected one of ${SECTION_NAMES.join(', ')}, got ${String(only)}`);
+    for (const [i, section] of SECTIONS.entries()) {
+      if (only !== undefined && SECTION_NAMES[i] !== only) continue;
       const s = await section(opts);
       cases.push(...s.cases);
       notes.push(...s.notes);

@@ -30,7 +30,14 @@ export type FlowErrorCode =
   | 'BAD_REQUEST'
   | 'METADATA_UNAVAILABLE'
   | 'METADATA_CORRUPT'
-  | 'NOT_RUNNING';
+  | 'NOT_RUNNING'
+  /** `ctx.sql` placeholders and params that do not match, or a param value SQL cannot hold. */
+  | 'SQL_PARAMS_INVALID'
+  /** `ctx.sql` returned more rows than its `maxRows`. */
+  | 'SQL_TOO_MANY_ROWS'
+  /** `ctx.models.build` / `ctx.models.test` with a failed model or error-severity test. */
+  | 'MODELS_BUILD_FAILED'
+  | 'MODELS_TEST_FAILED';
 
 const httpStatus: Partial<Record<FlowErrorCode, number>> = {
   DAG_NOT_FOUND: 404,

@@ -10,6 +10,8 @@ import type { FeaturePart, PartContext } from '../server/parts.ts';
 import { gauge, counter } from '../monitor/metrics.ts';
 import { FlowEngine } from './engine/engine.ts';
 import type { LakeProbe } from './engine/host-sensors.ts';
+import type { WarehouseResolver } from './engine/host-warehouse.ts';
+import type { WarehousePart } from '../warehouse/index.ts';
 import { DagRegistry } from './engine/registry.ts';
 import { InlineExecutor } from './exec/inline-executor.ts';
 import { ProcessExecutor } from './exec/process-pool.ts';
@@ -39,6 +41,14 @@ function lakeProbe(parts: ReadonlyMap<string, FeaturePart>): LakeProbe | null {
   const lake = parts.get('lake') as (FeaturePart & Partial<LakeProbe>) | undefined;
   if (lake && typeof lake.partitionExists === 'function') return { partitionExists: (t, p) => lake.partitionExists!(t, p) };
   return null;
+}
+
+/** The warehouse part's gateway and model runner, looked up at each call (null while it is absent or stopped). */
+function warehouseResolver(parts: ReadonlyMap<string, FeaturePart>): WarehouseResolver {
+  return () => {
+    const w = parts.get('warehouse') as (FeaturePart & Partial<WarehousePart>) | undefined;
+    return w && w.gateway && w.runner ? { gateway: w.gateway, runner: w.runner } : null;
+  };
 }
 
 function dirStamp(dir: string): string {
@@ -95,6 +105,7 @@ export async function createFlowPart(ctx: PartContext): Promise<FlowPart | null>
     logger,
     bus: ctx.bus,
     lake: lakeProbe(ctx.parts),
+    warehouse: warehouseResolver(ctx.parts),
   });
 
   const runsFinished = counter(ctx.registry, { name: 'tributary_flow_runs_finished_total', help: 'DAG runs finished, by DAG and final state.', labelNames: ['dag', 'state'] });

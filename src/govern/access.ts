@@ -25,8 +25,10 @@ export interface AuditEvent {
   action: Action;
   resource: Resource;
   allowed: boolean;
-  /** Where the request came from: `kafka`, `http`, `sql`, `flow`, … */
+  /** Where the request came from: `kafka`, `http`, `sql`, `flow`, `task`, … */
   via: string;
+  /** Who exactly, when the entry point knows more than `via` (a task's DAG, task and run ids). */
+  detail?: Record<string, string | number>;
 }
 
 export class AccessDeniedError extends TributaryError {
@@ -59,15 +61,15 @@ export class Governance {
   ) {}
 
   /** True when allowed; records the decision either way. */
-  check(principal: Principal, action: Action, resource: Resource, via: string): boolean {
+  check(principal: Principal, action: Action, resource: Resource, via: string, detail?: Record<string, string | number>): boolean {
     const allowed = this.authorizeFn(principal, action, resource);
-    this.audit({ time: Date.now(), principal: principal.name, action, resource, allowed, via });
+    this.audit({ time: Date.now(), principal: principal.name, action, resource, allowed, via, ...(detail ? { detail } : {}) });
     return allowed;
   }
 
   /** Throws AccessDeniedError when not allowed. */
-  authorize(principal: Principal, action: Action, resource: Resource, via: string): void {
-    if (!this.check(principal, action, resource, via)) throw new AccessDeniedError(principal, action, resource);
+  authorize(principal: Principal, action: Action, resource: Resource, via: string, detail?: Record<string, string | number>): void {
+    if (!this.check(principal, action, resource, via, detail)) throw new AccessDeniedError(principal, action, resource);
   }
 
   audit(event: AuditEvent): void {

@@ -586,10 +586,12 @@ export class Lake {
     const due = await this.manifest.deletionsDue(now - grace);
     const deleted: string[] = [];
     let deletedBytes = 0;
+    opts.onProgress?.({ done: 0, total: due.length, deletedBytes: 0 });
     await mapLimit(due, 8, async (d) => {
       await this.store.delete(d.key);
       deleted.push(d.key);
       deletedBytes += d.bytes ?? 0;
+      opts.onProgress?.({ done: deleted.length, total: due.length, deletedBytes });
     });
     await this.manifest.forgetDeleted(deleted);
     return { expiredSnapshots, scheduledFiles, deletedFiles: deleted.length, deletedBytes };

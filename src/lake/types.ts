@@ -258,6 +258,15 @@ export interface ExpireOptions {
   /** Unreferenced files are deleted once they have been unreferenced this long (default: lake's fileGraceMs). */
   fileGraceMs?: number;
   now?: number;
+  /** Called as unreferenced files are deleted (first with done 0), for progress bars. */
+  onProgress?: (p: ExpireProgress) => void;
+}
+
+export interface ExpireProgress {
+  /** Files deleted / due for deletion in this run. */
+  done: number;
+  total: number;
+  deletedBytes: number;
 }
 
 export interface ExpireResult {

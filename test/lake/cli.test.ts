@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Readable } from 'node:stream';
+import type { CliIo } from '../../src/cli/io.ts';
+import { runCli } from '../../src/cli/program.ts';
 import { runCliCaptured } from '../helpers/cli.ts';
 import { tempDirUntilExit } from '../helpers/temp-dir.ts';
 import { startTributary, type RunningTributary } from '../helpers/tributary-process.ts';
@@ -89,6 +92,39 @@ describe('tributary lake (CLI and HTTP API)', () => {
     assert.ok(e.deletedFiles >= before.files - after.files, JSON.stringify(e));
     const nothing = await cli(['lake', 'compact']);
     assert.equal(nothing.stdout, 'nothing to compact: no partition has enough small files\n');
+  });
+
+  it('expire: a progress bar on a terminal; piped, only the result line', async () => {
+    const expire = ['lake', 'expire', '--older-than-ms', '0', '--file-grace-ms', '0', '--no-retention', '--server', t.url];
+    const replaceFiles = async (batch: number) => {
+      const lines = Array.from({ length: 6 }, (_, i) => JSON.stringify({ user: `e${i}`, page: `/e${batch}`, at: `2024-05-01T0${i % 3}:1${batch}:0${i}Z` })).join('\n');
+      const p = await t.cli(['produce', 'clicks'], { stdin: lines + '\n' });
+      assert.equal(p.code, 0, p.stderr);
+      await waitForRows(30 + 6 * batch);
+      const c = await cli(['lake', 'compact', '--table', 'raw.clicks', '--min-input-files', '2', '--json']);
+      assert.equal(c.code, 0, c.stderr);
+      assert.ok(JSON.parse(c.stdout).tables.length > 0, c.stdout);
+    };
+    await replaceFiles(1);
+    let stdout = '';
+    let stderr = '';
+    const tty: CliIo = { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), stdin: Readable.from(['']), env: {}, cwd: process.cwd(), isTTY: true };
+    assert.equal(await runCli(expire, tty), 0, stderr);
+    assert.match(stderr, /expiring \|.*\| (\d+)\/\1 files deleted \(/);
+    assert.match(stdout, /^expired \d+ snapshots; \d+ files scheduled for deletion; deleted [1-9]\d* files \(.+\)\n$/);
+
+    await replaceFiles(2);
+    const piped = await cli(['lake', 'expire', '--older-than-ms', '0', '--file-grace-ms', '0', '--no-retention']);
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.equal(piped.stderr, '');
+    assert.match(piped.stdout, /^expired \d+ snapshots; \d+ files scheduled for deletion; deleted [1-9]\d* files \(.+\)\n$/);
+    const asJson = await cli(['lake', 'expire', '--json']);
+    assert.equal(asJson.stderr, '');
+    assert.deepEqual(Object.keys(JSON.parse(asJson.stdout)).sort(), ['deletedBytes', 'deletedFiles', 'expiredSnapshots', 'retention', 'scheduledFiles']);
+    // Without the JSON-lines Accept header the API still answers one JSON object.
+    const plain = await fetch(`${t.url}/api/lake/expire`, { method: 'POST', body: '{"retention": false}', headers: { 'content-type': 'application/json' } });
+    assert.match(plain.headers.get('content-type') ?? '', /application\/json/);
+    assert.equal(((await plain.json()) as { retention: unknown }).retention, null);
   });
 
   it('errors say what is wrong', async () => {

@@ -1,10 +1,10 @@
 /**
  * Where the shop DAGs get their events: one function per event kind, for a data interval.
  *
- * Today they read the shop topics through the bus (`ctx.topics.read`, performed by the engine
- * host). When the warehouse lands, each becomes one SQL query over the lake's raw tables —
- * `SELECT … FROM raw.orders WHERE event_time >= $start AND event_time < $end` — and nothing
- * downstream changes: the tasks below only see arrays of typed events.
+ * These read the shop topics through the bus (`ctx.topics.read`, performed by the engine host),
+ * so they work from the first second, before the lake sinks have committed anything. Tasks that
+ * aggregate over the lake use SQL instead — `ctx.sql('SELECT … FROM raw.orders WHERE eventTime >= $1
+ * AND eventTime < $2', [ctx.interval.start, ctx.interval.end])` — as shop_marts_hourly.ts does.
  * (Files starting with `_` are helpers: the DAG loader skips them.)
  */
 import type { TaskContext } from '../../../src/index.ts';
@@ -38,7 +38,7 @@ export async function events<K extends keyof Kinds>(ctx: TaskContext<any>, kind:
   return out;
 }
 
-/** Writes a mart's rows to its topic (the mart table once the warehouse exists). */
+/** Writes a report's rows to its topic (the warehouse's marts are built by shop_marts_hourly.ts). */
 export async function publish(ctx: TaskContext<any>, topic: string, rows: unknown[]): Promise<number> {
   const period = { start: ctx.interval.start.toISOString(), end: ctx.interval.end.toISOString() };
   const n = await ctx.topics.write(topic, [{ key: period.start, value: { period, runId: ctx.runId, rows } }]);

@@ -1,11 +1,11 @@
 /**
  * `tributary lake tables|describe|snapshots|compact|expire`: the lake of a running
- * `tributary up`, over `/api/lake`. `compact` reads the server's progress lines and shows a
- * progress bar on stderr.
+ * `tributary up`, over `/api/lake`. `compact` and `expire` read the server's progress lines and
+ * show a progress bar on stderr (`expire`: on a terminal only).
  */
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import type { CompactProgress, CompactResult, PartitionInfo, Snapshot, TableInfo } from '../../lake/types.ts';
+import type { CompactProgress, CompactResult, ExpireProgress, PartitionInfo, Snapshot, TableInfo } from '../../lake/types.ts';
 import { enc, serverUrl } from '../client.ts';
 import { bytes, json, table } from '../format.ts';
 import { CliError, type CliIo } from '../io.ts';
@@ -31,6 +31,49 @@ function when(ms: number): string {
 /** A minimal stream for cli-progress that writes through the CLI's io (tests capture it). */
 function barStream(io: CliIo): NodeJS.WriteStream {
   return { write: (s: string) => (io.stderr(s), true), isTTY: io.isTTY, columns: 80, on: () => undefined, removeListener: () => undefined } as unknown as NodeJS.WriteStream;
+}
+
+type ExpireAnswer = {
+  expiredSnapshots: number;
+  scheduledFiles: number;
+  deletedFiles: number;
+  deletedBytes: number;
+  retention: { removedFiles: number; removedRows: number } | null;
+};
+
+/** POSTs `body` asking for JSON lines; yields each {progress} / {result} line, throws a CliError for {error} or a failed request. */
+async function* postLines<P, R>(url: string, body: unknown): AsyncGenerator<{ progress?: P; result?: R }> {
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' } });
+  } catch (err) {
+    throw new CliError(`cannot reach ${url} (${(err as Error).message}): is \`tributary up\` running? (--server / TRIBUTARY_SERVER)`, { code: 'SERVER_UNREACHABLE' });
+  }
+  if (!res.ok || !res.body) {
+    const text = await res.text();
+    let message = text;
+    let code: string | undefined;
+    try {
+      ({ message, code } = (JSON.parse(text) as { error: { message: string; code?: string } }).error);
+    } catch {
+      // not JSON
+    }
+    throw new CliError(message || `POST ${url} answered ${res.status}`, code ? { code } : {});
+  }
+  const decoder = new TextDecoder();
+  let buffered = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (!line.trim()) continue;
+      const msg = JSON.parse(line) as { progress?: P; result?: R; error?: { code: string; message: string } };
+      if (msg.error) throw new CliError(msg.error.message, { code: msg.error.code });
+      yield msg;
+    }
+  }
 }
 
 export function lakeCommand(io: CliIo): Command {
@@ -181,18 +224,34 @@ export function lakeCommand(io: CliIo): Command {
         .option('--file-grace-ms <ms>', 'delete unreferenced files only after this long (default 10 min)', intArg(0))
         .option('--no-retention', 'skip zone retention'),
     ).action(async (flags: ClientFlags & { olderThanMs?: number; keepLast?: number; fileGraceMs?: number; retention?: boolean }) => {
-      const res = await client(flags, io).post<{
-        expiredSnapshots: number;
-        scheduledFiles: number;
-        deletedFiles: number;
-        deletedBytes: number;
-        retention: { removedFiles: number; removedRows: number } | null;
-      }>('/api/lake/expire', {
+      const body = {
         ...(flags.olderThanMs !== undefined ? { olderThanMs: flags.olderThanMs } : {}),
         ...(flags.keepLast !== undefined ? { keepLast: flags.keepLast } : {}),
         ...(flags.fileGraceMs !== undefined ? { fileGraceMs: flags.fileGraceMs } : {}),
         ...(flags.retention === false ? { retention: false } : {}),
-      });
+      };
+      // A progress bar on a terminal only: piped output (scripts, CI logs) stays the one result line.
+      const bar =
+        flags.json || !io.isTTY
+          ? null
+          : new cliProgress.SingleBar(
+              { stream: barStream(io), format: 'expiring |{bar}| {value}/{total} files deleted ({size})', hideCursor: false },
+              cliProgress.Presets.shades_classic,
+            );
+      let started = false;
+      let res: ExpireAnswer | null = null;
+      try {
+        for await (const msg of postLines<ExpireProgress, ExpireAnswer>(`${serverUrl(flags.server, io.env)}/api/lake/expire`, body)) {
+          if (msg.progress && bar) {
+            if (!started) bar.start(msg.progress.total, 0, { size: bytes(0) });
+            started = true;
+            bar.update(msg.progress.done, { size: bytes(msg.progress.deletedBytes) });
+          } else if (msg.result) res = msg.result;
+        }
+      } finally {
+        if (started) bar?.stop();
+      }
+      if (!res) throw new CliError('the server ended the expiry without a result: check its log');
       if (flags.json) return io.stdout(json(res));
       const r = res.retention ? `retention removed ${res.retention.removedFiles} files (${res.retention.removedRows} rows); ` : '';
       io.stdout(`${r}expired ${res.expiredSnapshots} snapshots; ${res.scheduledFiles} files scheduled for deletion; deleted ${res.deletedFiles} files (${bytes(res.deletedBytes)})\n`);

@@ -51,6 +51,80 @@ export interface TaskContext<P = Record<string, unknown>> {
   log: TaskLogger;
   /** Topics of the running Tributary, through the bus (works in child processes too). */
   topics: TopicAccess;
+  /**
+   * A read-only query through the warehouse's SQL gateway (lake tables as `zone.table`), rows as
+   * plain objects. Placeholders `$1`, `$2`, … or `?` take `params` as an array, `$name` as an
+   * object. Audited with via `task` and this task's DAG, task and run ids; works in child processes.
+   *
+   * @example
+   * ```ts
+   * const rows = await ctx.sql('SELECT status, count(*) AS n FROM raw.orders WHERE event_time >= $1 AND event_time < $2 GROUP BY ALL', [ctx.interval.start, ctx.interval.end]);
+   * ```
+   */
+  sql<R extends Record<string, unknown> = Record<string, unknown>>(query: string, params?: SqlParams, opts?: SqlOptions): Promise<R[]>;
+  /** The warehouse's SQL models (marts): `tributary models build` / `models test` from a task. */
+  models: TaskModels;
+}
+
+/** Values for `ctx.sql` placeholders: an array for `$1`/`?`, an object for `$name`. */
+export type SqlParamValue = string | number | bigint | boolean | null | Date | SqlParamValue[];
+export type SqlParams = SqlParamValue[] | Record<string, SqlParamValue>;
+
+export interface SqlOptions {
+  /** Fail with SQL_TOO_MANY_ROWS when the result has more rows than this (default 10 000, at most 1 000 000): aggregate in SQL, add a LIMIT, or write a model. */
+  maxRows?: number;
+  /** Read every lake table as of this snapshot id or time (time travel). */
+  asOf?: { snapshot: number } | { time: number | Date };
+}
+
+/** One model's outcome of `ctx.models.build` (see `tributary models build`). */
+export interface TaskModelResult {
+  model: string;
+  relation: string;
+  materialized: string;
+  status: 'success' | 'error' | 'skipped';
+  rows: number | null;
+  snapshot: number | null;
+  ms: number;
+  error?: { code: string; message: string; position?: { line: number; column: number; offset: number; file?: string } };
+  skippedBecause?: string;
+}
+
+/** One test's outcome of `ctx.models.test` (see `tributary models test`). */
+export interface TaskModelTestResult {
+  test: string;
+  kind: string;
+  model: string | null;
+  column: string | null;
+  severity: string;
+  status: 'pass' | 'fail' | 'warn' | 'error';
+  failures: number;
+  samples: Array<Record<string, unknown>>;
+  ms: number;
+  error?: { code: string; message: string };
+}
+
+export interface ModelsBuildOptions {
+  /** dbt-style selectors (`orders_daily`, `+top_products`, `tag:shop`); default every model. */
+  select?: string[];
+  vars?: Record<string, unknown>;
+  fullRefresh?: boolean;
+  /** Return the results instead of failing the task when a model fails (default false). */
+  allowFailures?: boolean;
+}
+
+export interface ModelsTestOptions {
+  select?: string[];
+  vars?: Record<string, unknown>;
+  /** Return the results instead of failing the task when an error-severity test fails (default false). */
+  allowFailures?: boolean;
+}
+
+export interface TaskModels {
+  /** Builds the selected models in dependency order; throws MODELS_BUILD_FAILED (naming the models) when one fails. */
+  build(opts?: ModelsBuildOptions): Promise<{ ok: boolean; results: TaskModelResult[] }>;
+  /** Runs the model tests; throws MODELS_TEST_FAILED when an error-severity test fails (warn-severity failures are logged). */
+  test(opts?: ModelsTestOptions): Promise<{ ok: boolean; results: TaskModelTestResult[] }>;
 }
 
 /** A record read by `ctx.topics.read` (key and value decoded as UTF-8). */

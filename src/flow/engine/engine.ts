@@ -23,6 +23,7 @@ import { iso, parseTime, type Interval } from '../schedule/timetable.ts';
 import { intervalKey, type AttemptRow, type DagRow, type FlowStore, type LogLine, type RunRow, type TaskInstance } from '../store/flow-store.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { HostEnv, LakeProbe } from './host-sensors.ts';
+import type { WarehouseResolver } from './host-warehouse.ts';
 import { dagInfo, type DagRegistry } from './registry.ts';
 import { Scheduler } from './scheduler.ts';
 import { Worker } from './worker.ts';
@@ -53,6 +54,8 @@ export interface FlowEngineOptions {
   logger?: Logger;
   bus?: Bus | null;
   lake?: LakeProbe | null;
+  /** The warehouse for `ctx.sql` / `ctx.models`, found at call time (the flow part looks up the warehouse part). */
+  warehouse?: WarehouseResolver | null;
   workerId?: string;
   random?: () => number;
 }
@@ -218,7 +221,7 @@ export class FlowEngine {
             ...(o.scanIntervalMs !== undefined ? { scanIntervalMs: o.scanIntervalMs } : {}),
           });
     const slots = o.workerSlots ?? 4;
-    const host: HostEnv = { store: this.store, bus: o.bus ?? null, lake: o.lake ?? null };
+    const host: HostEnv = { store: this.store, bus: o.bus ?? null, lake: o.lake ?? null, warehouse: o.warehouse ?? null };
     this.worker =
       slots > 0
         ? new Worker({

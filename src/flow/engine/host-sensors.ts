@@ -14,10 +14,14 @@ export interface LakeProbe {
   partitionExists(table: string, partition: Record<string, string>): Promise<boolean>;
 }
 
+import type { WarehouseResolver } from './host-warehouse.ts';
+
 export interface HostEnv {
   store: FlowStore;
   bus?: Bus | null;
   lake?: LakeProbe | null;
+  /** The warehouse tasks reach through `ctx.sql` / `ctx.models` (resolved at call time). */
+  warehouse?: WarehouseResolver | null;
 }
 
 export interface HostCheck {

@@ -7,6 +7,7 @@ import type { Bus } from '../../bus/types.ts';
 import type { TopicAccess, TopicRecord } from '../define/types.ts';
 import { FlowError } from '../errors.ts';
 import type { TaskServices } from '../exec/types.ts';
+import { warehouseAccess, type WarehouseResolver } from './host-warehouse.ts';
 
 /** Event times may trail by this much (late events); range scans widen by it and filter exactly. */
 const MARGIN_MS = 10 * 60_000;
@@ -106,6 +107,6 @@ export function topicAccess(bus: Bus | null | undefined): TopicAccess {
   };
 }
 
-export function hostServices(bus: Bus | null | undefined): TaskServices {
-  return { topics: topicAccess(bus) };
+export function hostServices(bus: Bus | null | undefined, warehouse?: WarehouseResolver | null): TaskServices {
+  return { topics: topicAccess(bus), warehouse: warehouseAccess(warehouse) };
 }

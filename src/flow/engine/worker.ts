@@ -92,7 +92,7 @@ export class Worker {
   constructor(private readonly o: WorkerOptions) {
     this.id = o.id ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     this.leaseMs = o.leaseMs ?? 30_000;
-    this.services = hostServices(o.host.bus);
+    this.services = hostServices(o.host.bus, o.host.warehouse);
   }
 
   get running(): number {

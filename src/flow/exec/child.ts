@@ -13,10 +13,10 @@ import type { Invocation, InvocationResult, TaskServices } from './types.ts';
 type ToChild =
   | { type: 'run'; inv: Invocation }
   | { type: 'abort'; id: string; code: string; message: string }
-  | { type: 'rpc-result'; rpcId: number; ok: boolean; value?: unknown; error?: { message: string; code?: string } }
+  | { type: 'rpc-result'; rpcId: number; ok: boolean; value?: unknown; error?: { message: string; code?: string; position?: unknown } }
   | { type: 'exit' };
 
-// Host services by IPC: the parent performs the call (it holds the bus) and answers.
+// Host services by IPC: the parent performs the call (it holds the bus and the warehouse) and answers.
 let rpcSeq = 0;
 const rpcWaiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 function rpc(method: string, args: unknown[]): Promise<unknown> {
@@ -30,6 +30,13 @@ const services: TaskServices = {
   topics: {
     read: (topic, opts) => rpc('topics.read', [topic, opts ?? {}]) as never,
     write: (topic, records) => rpc('topics.write', [topic, records]) as never,
+  },
+  // The host audits with the ids of the attempt it dispatched; `caller` is informational here.
+  warehouse: {
+    // The host passes the attempt's abort signal itself (an AbortSignal does not cross IPC).
+    sql: (caller, query, params, opts) => rpc('warehouse.sql', [caller, query, params, opts]) as never,
+    build: (caller, opts) => rpc('warehouse.build', [caller, opts]) as never,
+    test: (caller, opts) => rpc('warehouse.test', [caller, opts]) as never,
   },
 };
 
@@ -80,7 +87,7 @@ process.on('message', (msg: ToChild) => {
     if (!w) return;
     rpcWaiting.delete(msg.rpcId);
     if (msg.ok) w.resolve(msg.value);
-    else w.reject(Object.assign(new Error(msg.error?.message ?? 'host call failed'), { code: msg.error?.code }));
+    else w.reject(Object.assign(new Error(msg.error?.message ?? 'host call failed'), { code: msg.error?.code, ...(msg.error?.position ? { position: msg.error.position } : {}) }));
   } else if (msg.type === 'exit') process.exit(0);
 });
 process.on('disconnect', () => process.exit(0));

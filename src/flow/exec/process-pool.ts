@@ -94,18 +94,33 @@ export class ProcessExecutor implements TaskExecutor {
       } else if (msg.type === 'rpc') {
         const m = msg as unknown as { rpcId: number; method: string; args: unknown[] };
         const job = child.job;
-        const reply = (r: { ok: boolean; value?: unknown; error?: { message: string; code?: string } }) => {
+        const reply = (r: { ok: boolean; value?: unknown; error?: { message: string; code?: string; position?: unknown } }) => {
           if (child.proc.connected) child.proc.send({ type: 'rpc-result', rpcId: m.rpcId, ...r });
         };
         if (!job) return reply({ ok: false, error: { message: 'no task is running in this process' } });
-        const [group, name] = m.method.split('.') as ['topics', 'read' | 'write'];
-        const target = group === 'topics' ? job.hooks.services.topics : undefined;
-        const fn = target?.[name] as ((...a: unknown[]) => Promise<unknown>) | undefined;
+        const [group, name] = m.method.split('.') as [string, string];
+        let args = m.args;
+        let target: object | undefined;
+        if (group === 'topics' && (name === 'read' || name === 'write')) target = job.hooks.services.topics;
+        else if (group === 'warehouse' && (name === 'sql' || name === 'build' || name === 'test')) {
+          target = job.hooks.services.warehouse;
+          // Audited as the attempt this process was given, whatever the child claims.
+          const inv = job.inv;
+          args = [{ dagId: inv.dagId, taskId: inv.taskId, runId: inv.runId, mapIndex: inv.mapIndex, attempt: inv.tryNumber }, ...m.args.slice(1)];
+          // A query runs on the host: the attempt's abort (timeout, mark, shutdown) cancels it there.
+          if (name === 'sql') args = [...args.slice(0, 4), job.hooks.signal];
+        }
+        const fn = target ? ((target as Record<string, unknown>)[name] as ((...a: unknown[]) => Promise<unknown>) | undefined) : undefined;
         if (!fn) return reply({ ok: false, error: { message: `unknown host call ${m.method}` } });
-        fn.apply(target, m.args).then(
-          (value) => reply({ ok: true, value }),
-          (err: unknown) => reply({ ok: false, error: { message: (err as Error)?.message ?? String(err), code: (err as { code?: string })?.code } }),
-        );
+        Promise.resolve()
+          .then(() => fn.apply(target, args))
+          .then(
+            (value) => reply({ ok: true, value }),
+            (err: unknown) => {
+              const e = err as { message?: string; code?: string; position?: unknown } | null;
+              reply({ ok: false, error: { message: e?.message ?? String(err), ...(e?.code ? { code: e.code } : {}), ...(e?.position ? { position: e.position } : {}) } });
+            },
+          );
       } else if (msg.type === 'log' && child.job && msg.id === child.job.inv.id) {
         child.job.hooks.onLog(msg.text ?? '');
       } else if (msg.type === 'done' && child.job && msg.id === child.job.inv.id) {

@@ -5,10 +5,10 @@
  * code runs inside worker child processes and in-process (inline mode, `runDag`).
  */
 import type { Dag } from '../define/dag.ts';
-import type { TaskContext, TaskDef, TaskLogger } from '../define/types.ts';
-import { describeThrown } from '../errors.ts';
+import type { ModelsBuildOptions, ModelsTestOptions, SqlOptions, SqlParams, TaskContext, TaskDef, TaskLogger, TaskModels } from '../define/types.ts';
+import { describeThrown, FlowError } from '../errors.ts';
 import { preciseNow } from '../engine/clock.ts';
-import type { Invocation, InvocationResult, TaskServices } from './types.ts';
+import type { Invocation, InvocationResult, TaskCaller, TaskServices } from './types.ts';
 
 /** Outputs are metadata: small JSON. Large data goes through the lake. */
 export const MAX_OUTPUT_BYTES = 256 * 1024;
@@ -48,9 +48,55 @@ export function encodeOutput(value: unknown): { ok: true; json: string; length: 
   return { ok: true, json, length: Array.isArray(value) ? value.length : null };
 }
 
+function oneLine(sql: string): string {
+  const s = sql.replace(/\s+/g, ' ').trim();
+  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
+}
+
 function codeOf(thrown: unknown): string {
   const c = (thrown as { code?: unknown } | null)?.code;
   return typeof c === 'string' && /^[A-Z][A-Z0-9_]*$/.test(c) ? c : 'TASK_FAILED';
+}
+
+/** `ctx.sql` and `ctx.models`: the host performs the calls; results and failures are logged in the attempt's log. */
+function warehouseContext(services: TaskServices, caller: TaskCaller, log: TaskLogger, signal: AbortSignal): Pick<TaskContext, 'sql' | 'models'> {
+  const sql = (async (query: string, params?: SqlParams, opts: SqlOptions = {}) => {
+    const t0 = performance.now();
+    const rows = await services.warehouse.sql(caller, query, params, opts, signal);
+    log.info(`sql: ${rows.length} row${rows.length === 1 ? '' : 's'} in ${Math.round(performance.now() - t0)} ms: ${oneLine(query)}`);
+    return rows;
+  }) as TaskContext['sql'];
+  const models: TaskModels = {
+    async build(opts: ModelsBuildOptions = {}) {
+      const r = await services.warehouse.build(caller, opts);
+      for (const m of r.results) {
+        const line = `model ${m.model} (${m.materialized} ${m.relation}): ${m.status}${m.rows !== null ? `, ${m.rows} rows` : ''}${m.snapshot !== null ? `, snapshot ${m.snapshot}` : ''}${m.error ? `: ${m.error.message}` : ''}${m.skippedBecause ? ` (upstream ${m.skippedBecause} failed)` : ''}`;
+        if (m.status === 'success') log.info(line);
+        else log.error(line);
+      }
+      if (!r.ok && !opts.allowFailures) {
+        const bad = r.results.filter((m) => m.status !== 'success');
+        const first = bad.find((m) => m.error);
+        throw new FlowError('MODELS_BUILD_FAILED', `models build failed: ${bad.map((m) => `${m.model} ${m.status}`).join(', ')}${first?.error ? ` — ${first.model}: ${first.error.code}: ${first.error.message}` : ''}`);
+      }
+      return r;
+    },
+    async test(opts: ModelsTestOptions = {}) {
+      const r = await services.warehouse.test(caller, opts);
+      for (const t of r.results) {
+        const line = `test ${t.test}: ${t.status}${t.failures ? `, ${t.failures} failing rows` : ''}${t.error ? `: ${t.error.message}` : ''}`;
+        if (t.status === 'pass') log.info(line);
+        else if (t.status === 'warn') log.warn(line);
+        else log.error(line);
+      }
+      if (!r.ok && !opts.allowFailures) {
+        const bad = r.results.filter((t) => t.status === 'fail' || t.status === 'error');
+        throw new FlowError('MODELS_TEST_FAILED', `model tests failed: ${bad.map((t) => `${t.test} (${t.status}${t.failures ? `, ${t.failures} rows` : ''})`).join(', ')}`);
+      }
+      return r;
+    },
+  };
+  return { sql, models };
 }
 
 /** Runs `def` for `inv`; never throws. */
@@ -63,6 +109,8 @@ export async function runAttempt(
   services: TaskServices,
 ): Promise<InvocationResult> {
   const startedAt = preciseNow();
+  const log = taskLogger(write);
+  const caller: TaskCaller = { dagId: dag.id, taskId: def.id, runId: inv.runId, mapIndex: inv.mapIndex, attempt: inv.tryNumber };
   const ctx: TaskContext<Record<string, unknown>> = {
     dagId: dag.id,
     runId: inv.runId,
@@ -74,8 +122,9 @@ export async function runAttempt(
     logicalDate: new Date(inv.interval.start),
     params: inv.params,
     signal,
-    log: taskLogger(write),
+    log,
     topics: services.topics,
+    ...warehouseContext(services, caller, log, signal),
   };
   try {
     if (!def.fn) throw new Error(`task ${def.id} has no function (a built-in sensor runs on the engine host)`);

@@ -1,5 +1,5 @@
 /** What a worker hands an executor (serializable: it crosses into child processes) and what comes back. */
-import type { RunKind, TopicAccess } from '../define/types.ts';
+import type { ModelsBuildOptions, ModelsTestOptions, RunKind, SqlOptions, SqlParams, TaskModelResult, TaskModelTestResult, TopicAccess } from '../define/types.ts';
 
 export interface Invocation {
   /** Unique per dispatch. */
@@ -30,12 +30,30 @@ export interface ExecuteHooks {
   signal: AbortSignal;
   /** Log text of the attempt (lines, newline-terminated). */
   onLog(text: string): void;
-  /** Host services the task may call (topics through the bus). */
+  /** Host services the task may call (topics through the bus, SQL through the warehouse). */
   services: TaskServices;
 }
 
 export interface TaskServices {
   topics: TopicAccess;
+  warehouse: WarehouseAccess;
+}
+
+/** Which task asks (for the audit); in process mode the host takes it from the attempt it dispatched, not from the child. */
+export interface TaskCaller {
+  dagId: string;
+  taskId: string;
+  runId: string;
+  mapIndex: number;
+  attempt: number;
+}
+
+/** The warehouse as tasks reach it: the engine host performs the calls through the SQL gateway. */
+export interface WarehouseAccess {
+  /** `signal` (the attempt's) cancels the query on timeout, mark or shutdown. */
+  sql(caller: TaskCaller, query: string, params: SqlParams | undefined, opts: SqlOptions, signal?: AbortSignal): Promise<Array<Record<string, unknown>>>;
+  build(caller: TaskCaller, opts: ModelsBuildOptions): Promise<{ ok: boolean; results: TaskModelResult[] }>;
+  test(caller: TaskCaller, opts: ModelsTestOptions): Promise<{ ok: boolean; results: TaskModelTestResult[] }>;
 }
 
 /** Runs attempts: in this process (inline) or in a pool of child processes. */

@@ -12,6 +12,7 @@ import { FlowError } from '../errors.ts';
 import { ManualClock, systemClock } from '../engine/clock.ts';
 import { FlowEngine } from '../engine/engine.ts';
 import type { LakeProbe } from '../engine/host-sensors.ts';
+import type { WarehouseHandle } from '../engine/host-warehouse.ts';
 import { DagRegistry } from '../engine/registry.ts';
 import { parseTime, type Interval } from '../schedule/timetable.ts';
 import { FlowStore } from '../store/flow-store.ts';
@@ -31,6 +32,8 @@ export interface RunDagOptions<P> {
   datasets?: Array<{ name: string; at?: string | number | Date; info?: Record<string, unknown> }>;
   bus?: Bus;
   lake?: LakeProbe;
+  /** The warehouse for `ctx.sql` / `ctx.models` (e.g. `{ gateway, runner }` over a test lake). */
+  warehouse?: WarehouseHandle;
 }
 
 export interface TaskResult {
@@ -80,6 +83,7 @@ export async function runDag<P>(dag: Dag<P>, opts: RunDagOptions<P> = {}): Promi
     ...(opts.pools ? { pools: opts.pools } : {}),
     ...(opts.bus ? { bus: opts.bus } : {}),
     ...(opts.lake ? { lake: opts.lake } : {}),
+    ...(opts.warehouse ? { warehouse: () => opts.warehouse ?? null } : {}),
     logger: pino({ level: 'silent' }),
   });
   try {

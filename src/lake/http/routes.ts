@@ -11,7 +11,7 @@ import { LakeError } from '../errors.ts';
 import type { Lake } from '../lake.ts';
 import { parseTableName } from '../names.ts';
 import type { LakeSink } from '../sink/lake-sink.ts';
-import { ZONES, type AsOf, type PartitionValues, type Zone } from '../types.ts';
+import { ZONES, type AsOf, type ExpireProgress, type PartitionValues, type Zone } from '../types.ts';
 
 const compactBody = obj({
   table: str('a table name like raw.orders').optional(),
@@ -156,13 +156,41 @@ export function lakeRoutes(opts: { lake: Lake; sinks: () => LakeSink[]; governan
     queryParams(c, []);
     const body = await readJson(c, expireBody, { optional: true });
     allow(c, 'delete', '*');
-    const retention = body.retention === false ? null : await lake.applyRetention();
-    const expired = await lake.expire({
-      ...(body.olderThanMs !== undefined ? { olderThanMs: body.olderThanMs } : {}),
-      ...(body.keepLast !== undefined ? { keepLast: body.keepLast } : {}),
-      ...(body.fileGraceMs !== undefined ? { fileGraceMs: body.fileGraceMs } : {}),
+    const run = async (onProgress?: (p: ExpireProgress) => void) => {
+      const retention = body.retention === false ? null : await lake.applyRetention();
+      const expired = await lake.expire({
+        ...(body.olderThanMs !== undefined ? { olderThanMs: body.olderThanMs } : {}),
+        ...(body.keepLast !== undefined ? { keepLast: body.keepLast } : {}),
+        ...(body.fileGraceMs !== undefined ? { fileGraceMs: body.fileGraceMs } : {}),
+        ...(onProgress ? { onProgress } : {}),
+      });
+      return { ...expired, retention: retention ? { removedFiles: retention.removedFiles, removedRows: retention.removedRows, snapshots: retention.snapshots.length } : null };
+    };
+    // With `Accept: application/x-ndjson` (the CLI's progress bar), one JSON object per line as
+    // for compact: {"progress": …} while deleting files (at most every 100 ms, and the last one),
+    // then {"result": …} or {"error": …}. Otherwise one JSON answer.
+    if (!(c.req.header('accept') ?? '').includes('application/x-ndjson')) return c.json(await run());
+    const encoder = new TextEncoder();
+    const stream = new ReadableStream<Uint8Array>({
+      start: async (controller) => {
+        const send = (v: unknown) => controller.enqueue(encoder.encode(JSON.stringify(v) + '\n'));
+        let lastSent = 0;
+        try {
+          const result = await run((p) => {
+            const now = Date.now();
+            if (p.done !== 0 && p.done !== p.total && now - lastSent < 100) return;
+            lastSent = now;
+            send({ progress: p });
+          });
+          send({ result });
+        } catch (err) {
+          const e = err as { code?: string; message?: string; retriable?: boolean };
+          send({ error: { code: e.code ?? 'INTERNAL', message: e.message ?? String(err), retriable: e.retriable ?? false } });
+        }
+        controller.close();
+      },
     });
-    return c.json({ ...expired, retention: retention ? { removedFiles: retention.removedFiles, removedRows: retention.removedRows, snapshots: retention.snapshots.length } : null });
+    return new Response(stream, { status: 200, headers: { 'content-type': 'application/x-ndjson' } });
   });
 
   return app;

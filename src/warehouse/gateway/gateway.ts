@@ -11,9 +11,19 @@
  *   (`LakeViews`), refreshed after every lake commit. Time travel (`raw.orders AT (VERSION =>
  *   12)`, `AT (TIMESTAMP => '…')`, or a whole query `asOf`) is rewritten to the same names in a
  *   catalog attached per snapshot (`_asof_12.raw.orders`), whose views never change.
- * - Each query gets its own connection (temp objects die with it; `interrupt()` cancels exactly
- *   that query) and streams: chunks are fetched as the consumer pulls, so a large result never
- *   sits in memory whole.
+ * - Each query runs alone on its connection (`interrupt()` cancels exactly that query) and
+ *   streams: chunks are fetched as the consumer pulls, so a large result never sits in memory
+ *   whole. User queries (read-only, one statement: they cannot leave temp objects or settings
+ *   behind) reuse idle connections from a small pool, and their SQL is parsed once (prepared
+ *   directly); trusted SQL gets a fresh connection, so its temp objects die with it.
+ * - Each pooled connection keeps its recent prepared statements by SQL text: a repeated query
+ *   skips parsing and binding (for a lake view: reading every file's schema). DuckDB does not
+ *   rebind a prepared statement when a view it reads is replaced, so an entry is used only while
+ *   the catalog generation it was prepared at holds (`LakeViews.generation`, bumped around every
+ *   view refresh, as-of catalog change and model DDL) and no trusted SQL or session (which may
+ *   change the catalog) is running or has run since.
+ * - Read-your-writes: a query naming a lake table whose view is being refreshed after a commit
+ *   waits for that refresh, so a query after `lake.append()` resolves sees the new rows.
  * - Queries from users (CLI, HTTP) are one read-only statement (SELECT, EXPLAIN, DESCRIBE, …);
  *   trusted callers (models) may run anything.
  * - Every DuckDB error is mapped to a WarehouseError whose message points at the position in
@@ -25,7 +35,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DuckDBInstance, StatementType, type DuckDBConnection, type DuckDBDataChunk, type DuckDBResult, type DuckDBType, type Json } from '@duckdb/node-api';
+import { DuckDBInstance, StatementType, type DuckDBConnection, type DuckDBDataChunk, type DuckDBPreparedStatement, type DuckDBResult, type DuckDBType, type Json } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { ANONYMOUS, Governance, type Principal } from '../../govern/index.ts';
 import { LakeError, ZONES, type AsOf, type Lake } from '../../lake/index.ts';
@@ -59,6 +69,8 @@ export interface QueryOptions {
   trusted?: boolean;
   /** The audit's `via` (default `sql`). */
   via?: string;
+  /** Extra audit fields (a task's DAG, task and run ids). */
+  auditDetail?: Record<string, string | number>;
   /** For error positions: the text the user wrote and the map from `sql` back to it (models: the template), and its file. */
   origin?: { text: string; map: SourceMap | null; file?: string };
   /** Run on this session's connection (its temp tables), not a fresh one. */
@@ -154,6 +166,22 @@ export class QueryCursor {
 }
 
 const READ_ONLY = new Set<number>([StatementType.SELECT, StatementType.EXPLAIN]);
+/** Idle connections kept for user queries (a new DuckDB connection costs milliseconds). */
+const MAX_IDLE_CONNECTIONS = 8;
+/** Prepared statements kept per pooled connection (least recently used dropped). */
+const MAX_CACHED_STATEMENTS = 32;
+
+/** A pooled connection and its prepared statements by SQL text. */
+interface PooledConnection {
+  connection: DuckDBConnection;
+  statements: Map<string, { prepared: DuckDBPreparedStatement; generation: number }>;
+}
+
+function closePooled(p: PooledConnection): void {
+  for (const s of p.statements.values()) s.prepared.destroySync();
+  p.statements.clear();
+  p.connection.closeSync();
+}
 
 export class SqlGateway {
   readonly views: LakeViews;
@@ -161,6 +189,11 @@ export class SqlGateway {
   readonly catalog: string;
   private readonly active = new Map<string, { query: RunningQuery; connection: DuckDBConnection; cancelled: boolean; repeat?: NodeJS.Timeout }>();
   private closed = false;
+  /** Idle connections for user queries (see MAX_IDLE_CONNECTIONS). */
+  private readonly idleConnections: PooledConnection[] = [];
+  /** Trusted queries and sessions running now, and a counter bumped when one starts or ends (see the design note). */
+  private trustedRunning = 0;
+  private trustedGeneration = 0;
   private unsubscribe: () => void = () => {};
 
   private constructor(
@@ -238,11 +271,15 @@ export class SqlGateway {
   async session(): Promise<GatewaySession> {
     this.check();
     const connection = await this.instance.connect();
+    this.trustedStarted();
     let open = true;
     return {
       connection,
       close: () => {
-        if (open) connection.closeSync();
+        if (open) {
+          connection.closeSync();
+          this.trustedEnded();
+        }
         open = false;
       },
     };
@@ -268,7 +305,9 @@ export class SqlGateway {
     const principal = opts.principal ?? ANONYMOUS;
     const origin = opts.origin ?? { text: sql, map: null };
     const refs = findLakeRefs(sql, ZONES, this.catalog);
-    for (const table of new Set(refs.map((r) => r.table))) this.governance.authorize(principal, 'read', { type: 'table', name: table }, opts.via ?? 'sql');
+    for (const table of new Set(refs.map((r) => r.table))) this.governance.authorize(principal, 'read', { type: 'table', name: table }, opts.via ?? 'sql', opts.auditDetail);
+    const refreshing = this.views.fresh(refs.map((r) => r.table));
+    if (refreshing) await refreshing;
 
     let executed = sql;
     let map = origin.map;
@@ -297,7 +336,10 @@ export class SqlGateway {
     const id = opts.id ?? randomUUID();
     if (this.active.has(id)) throw new WarehouseError('WAREHOUSE_STATEMENT_NOT_ALLOWED', `a query with id ${id} is already running: use another id`);
     const own = !opts.session;
-    const connection = opts.session?.connection ?? (await this.instance.connect());
+    const pooled = own && !opts.trusted ? (this.idleConnections.pop() ?? { connection: await this.instance.connect(), statements: new Map() }) : null;
+    const connection = opts.session?.connection ?? pooled?.connection ?? (await this.instance.connect());
+    const trusted = !pooled;
+    if (trusted) this.trustedStarted();
     const entry: { query: RunningQuery; connection: DuckDBConnection; cancelled: boolean; repeat?: NodeJS.Timeout } = { query: { id, sql, principal: principal.name, startedAt: Date.now(), rows: 0 }, connection, cancelled: false };
     this.active.set(id, entry);
     const onAbort = () => this.cancel(id);
@@ -309,7 +351,12 @@ export class SqlGateway {
       opts.signal?.removeEventListener('abort', onAbort);
       if (entry.repeat) clearInterval(entry.repeat);
       this.active.delete(id);
-      if (own) connection.closeSync();
+      if (trusted) this.trustedEnded();
+      if (!own) return;
+      // A cancelled query's connection may still get an interrupt: it is not reused.
+      if (!pooled) connection.closeSync();
+      else if (!entry.cancelled && !this.closed && this.idleConnections.length < MAX_IDLE_CONNECTIONS) this.idleConnections.push(pooled);
+      else closePooled(pooled);
     };
     const fail = (err: unknown) => this.mapError(err, executed, origin, map, entry.cancelled);
     try {
@@ -321,10 +368,38 @@ export class SqlGateway {
       if (opts.trusted) {
         result = await connection.stream(executed);
       } else {
-        const statements = await connection.extractStatements(executed);
-        if (statements.count === 0) throw new WarehouseError('WAREHOUSE_SQL_SYNTAX', 'the query has no statement (only comments?)');
-        if (statements.count > 1) throw new WarehouseError('WAREHOUSE_STATEMENT_NOT_ALLOWED', `the query has ${statements.count} statements: send one at a time`);
-        const prepared = await statements.prepare(0);
+        const generation = this.views.generation + this.trustedGeneration;
+        // A session's own connection (temp objects) counts as trusted work running: no cache.
+        const cacheable = pooled !== null && this.trustedRunning === 0;
+        const cached = pooled?.statements.get(executed);
+        if (pooled && cached) {
+          pooled.statements.delete(executed);
+          if (cached.generation === generation && cacheable) {
+            pooled.statements.set(executed, cached); // most recently used last
+            try {
+              result = await cached.prepared.stream();
+            } catch (err) {
+              pooled.statements.delete(executed);
+              cached.prepared.destroySync();
+              throw err;
+            }
+            return this.cursor(id, result, fail, release);
+          }
+          cached.prepared.destroySync();
+        }
+        // One parse: prepare the text directly; only when DuckDB refuses it for its statement count, count them for the message.
+        let prepared: DuckDBPreparedStatement;
+        try {
+          prepared = await connection.prepare(executed);
+        } catch (err) {
+          const message = err instanceof Error ? err.message : '';
+          // (DuckDB's extractStatements fails without a message on a text of only comments.)
+          if (/^Invalid Input Error: No statement to prepare/.test(message)) throw new WarehouseError('WAREHOUSE_SQL_SYNTAX', 'the query has no statement (only comments?)');
+          if (!/^Invalid Input Error: Cannot prepare multiple statements at once/.test(message)) throw err;
+          const statements = await connection.extractStatements(executed);
+          throw new WarehouseError('WAREHOUSE_STATEMENT_NOT_ALLOWED', `the query has ${statements.count} statements: send one at a time`);
+        }
+        let keep = false;
         try {
           if (!READ_ONLY.has(prepared.statementType)) {
             throw new WarehouseError(
@@ -333,19 +408,43 @@ export class SqlGateway {
             );
           }
           result = await prepared.stream();
+          // Kept only when nothing changed the catalog while it was prepared.
+          keep = cacheable && this.trustedRunning === 0 && this.views.generation + this.trustedGeneration === generation;
         } finally {
-          prepared.destroySync();
+          if (!keep) prepared.destroySync();
+        }
+        if (keep && pooled) {
+          pooled.statements.set(executed, { prepared, generation });
+          if (pooled.statements.size > MAX_CACHED_STATEMENTS) {
+            const [oldest, s] = pooled.statements.entries().next().value!;
+            pooled.statements.delete(oldest);
+            s.prepared.destroySync();
+          }
         }
       }
-      const names = result.deduplicatedColumnNames();
-      const types = result.columnTypes();
-      // A type alias (JSON) names the column's type, as DuckDB's DESCRIBE does.
-      const columns = names.map((name, i) => ({ name, type: types[i]!.alias ?? types[i]!.toString() }));
-      return new QueryCursor(id, columns, types, result, fail, release, () => this.cancel(id));
+      return this.cursor(id, result, fail, release);
     } catch (err) {
       release();
       throw err instanceof WarehouseError ? err : fail(err);
     }
+  }
+
+  private cursor(id: string, result: DuckDBResult, fail: (err: unknown) => WarehouseError, release: () => void): QueryCursor {
+    const names = result.deduplicatedColumnNames();
+    const types = result.columnTypes();
+    // A type alias (JSON) names the column's type, as DuckDB's DESCRIBE does.
+    const columns = names.map((name, i) => ({ name, type: types[i]!.alias ?? types[i]!.toString() }));
+    return new QueryCursor(id, columns, types, result, fail, release, () => this.cancel(id));
+  }
+
+  private trustedStarted(): void {
+    this.trustedRunning++;
+    this.trustedGeneration++;
+  }
+
+  private trustedEnded(): void {
+    this.trustedRunning--;
+    this.trustedGeneration++;
   }
 
   private async resolveSnapshot(asOf: AsOf | AsOfSpec, ref: LakeRef | null, origin: { text: string; map: SourceMap | null; file?: string }): Promise<number> {
@@ -400,6 +499,7 @@ export class SqlGateway {
     this.unsubscribe();
     for (const id of this.active.keys()) this.cancel(id);
     await this.views.idle();
+    for (const c of this.idleConnections.splice(0)) closePooled(c);
     this.views.close();
     this.instance.closeSync();
   }

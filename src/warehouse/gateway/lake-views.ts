@@ -24,6 +24,8 @@ export class LakeViews {
   private readonly mutex = new Mutex();
   private admin: DuckDBConnection | null = null;
   private readonly pending = new Map<string, Promise<void>>();
+  /** Per table, its latest refresh (queued or running) until it settles: queries naming the table wait for it. */
+  private readonly latest = new Map<string, Promise<void>>();
   private readonly asOf = new Map<number, { tables: Set<string>; lastUsed: number }>();
   private inFlight = new Set<Promise<unknown>>();
 
@@ -37,11 +39,22 @@ export class LakeViews {
     return (this.admin ??= await this.instance.connect());
   }
 
+  /**
+   * Bumped when catalog DDL is asked for and again when it ends: a statement prepared at one
+   * generation is bound to the views of that moment (DuckDB does not rebind a prepared
+   * statement when a view it reads is replaced), so the gateway's statement cache checks it.
+   */
+  generation = 0;
+
   /** Runs catalog DDL under the mutex (model views use it too). */
   ddl<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    this.generation++;
     const p = this.mutex.run(async () => fn(await this.conn()));
     this.inFlight.add(p);
-    p.finally(() => this.inFlight.delete(p)).catch(() => {});
+    p.finally(() => {
+      this.generation++;
+      this.inFlight.delete(p);
+    }).catch(() => {});
     return p;
   }
 
@@ -97,7 +110,27 @@ export class LakeViews {
     });
     this.pending.set(table, p);
     p.catch(() => this.pending.delete(table));
+    this.latest.set(table, p);
+    const settled = () => {
+      if (this.latest.get(table) === p) this.latest.delete(table);
+    };
+    p.then(settled, settled);
     return p;
+  }
+
+  /**
+   * Read-your-writes: a promise settling once the views of these tables reflect every lake
+   * commit announced so far, or null when none is being refreshed (the common case: no await).
+   * A failed refresh is not the query's failure (it was logged); the query reads the old view.
+   */
+  fresh(tables: Iterable<string>): Promise<void> | null {
+    if (this.latest.size === 0) return null;
+    let waits: Array<Promise<void>> | null = null;
+    for (const t of tables) {
+      const p = this.latest.get(t);
+      if (p) (waits ??= []).push(p);
+    }
+    return waits ? Promise.allSettled(waits).then(() => undefined) : null;
   }
 
   async commentOf(c: DuckDBConnection, schema: string, view: string): Promise<string | null> {
