@@ -167,6 +167,35 @@ describe('PostgreSQL sink', () => {
     }
   });
 
+  it('plain inserts go in one COPY per batch: a bad row in the middle is dead-lettered, the rest land once, escapes survive, offsets exact', async () => {
+    const db = await freshDatabase('sinkcopy');
+    const h = await harness();
+    try {
+      await withClient(db.url, (c) => c.query('CREATE TABLE batch (n bigint, s text)'));
+      await h.bus.admin().createTopic('batch', { partitions: 1 });
+      const odd = 'tab\there\nnew line \\ back "quote" \\N';
+      const p = h.bus.producer();
+      await p.send('batch', Array.from({ length: 1000 }, (_, i) => ({ value: Buffer.from(JSON.stringify({ n: i === 500 ? 'not a number' : i, s: i === 7 ? odd : `row ${i}` })) })));
+      await h.runtime.create('copy', { connector: 'postgres-sink', url: db.url, topics: ['batch'], table: 'batch', batchSize: 2000, errors: { tolerance: 'all', deadLetterTopic: 'batch.dlq' } });
+      await waitFor('dead letter', async () => (await topicCount(h.bus, 'batch.dlq')) === 1, 30_000);
+      const r = await waitFor('999 rows', async () => {
+        const q = await withClient(db.url, (c) => c.query('SELECT count(*)::int AS n, count(DISTINCT n)::int AS d, sum(n)::bigint AS total FROM batch'));
+        return q.rows[0].n >= 999 ? q.rows[0] : null;
+      }, 30_000);
+      assert.deepEqual(r, { n: 999, d: 999, total: String((999 * 1000) / 2 - 500) });
+      const s7 = await withClient(db.url, (c) => c.query('SELECT s FROM batch WHERE n = 7'));
+      assert.equal(s7.rows[0].s, odd);
+      const [d] = await readTopic(h.bus, 'batch.dlq');
+      assert.equal(JSON.parse(d!.value!.toString()).n, 'not a number');
+      const dbOffsets = await withClient(db.url, (c) => c.query(`SELECT next_offset::int AS n FROM tributary_connect_offsets WHERE connector = 'copy'`));
+      assert.deepEqual(dbOffsets.rows, [{ n: 1000 }]);
+      await p.close();
+    } finally {
+      await h.close();
+      await db.drop();
+    }
+  });
+
   it('resumes from the offsets in the database, not the group, so a redelivery is not written twice; survives a dropped connection', async () => {
     const db = await freshDatabase('sinkeos');
     const h = await harness();

@@ -16,9 +16,14 @@
  * is created from the record schema (the `{schema, payload}` envelope with `schemas: true`), or
  * from the values' types; `autoEvolve` adds missing columns.
  *
+ * Speed: plain inserts are one `COPY … FROM STDIN` per table and batch (text format, sent by a
+ * small pg submittable, no dependency); upserts one `INSERT … SELECT FROM unnest($1::t[], …)`.
+ * No savepoints on this path; the batch size is the connector's `batchSize` (records per poll).
+ *
  * Errors: connection loss is retried (the runtime puts the same records again). A row the
- * database rejects (bad value, constraint) is isolated with savepoints and reported alone
- * (dead-lettered with `errors.tolerance: all`); the rest of the batch is written.
+ * database rejects (bad value, constraint) aborts the fast path: the transaction is rolled back
+ * and run again with savepoints that isolate the bad rows, each reported alone (dead-lettered
+ * with `errors.tolerance: all`); the rest of the batch is written.
  */
 import pg from 'pg';
 import { z } from 'zod';
@@ -186,6 +191,8 @@ export const postgresSinkPlugin = defineSinkPlugin({
     };
 
     const ensureTable = async (c: pg.Client, table: string, rows: Row[]): Promise<Map<string, FieldType | undefined>> => {
+      const cached = known.get(table);
+      if (cached && everyFieldTyped(rows, cached)) return cached; // nothing to create, add or infer
       const withValues = rows.filter((r) => r.values);
       const schema = withValues.find((r) => r.schema)?.schema ?? inferSchema(withValues.map((r) => r.values!));
       const types = new Map(schema.fields.map((f) => [f.field, f.type]));
@@ -240,7 +247,7 @@ export const postgresSinkPlugin = defineSinkPlugin({
 
     const writeUpserts = async (c: pg.Client, table: string, upserts: Row[], cols: Map<string, FieldType | undefined>) => {
       const q = qualified(table).sql;
-      const names = [...new Set(upserts.flatMap((r) => Object.keys(r.values!)))];
+      const names = fieldNames(upserts);
       const unknown = names.filter((n) => !cols.has(n));
       if (unknown.length) throw Object.assign(new Error(`column ${unknown.map((u) => `"${u}"`).join(', ')} of table ${table} does not exist (set autoEvolve: true to add it)`), { code: '42703' });
       const keyCols = upserts[0]!.key ? Object.keys(upserts[0]!.key!) : [];
@@ -258,10 +265,20 @@ export const postgresSinkPlugin = defineSinkPlugin({
         }
         rowsToWrite = [...last.values()];
       }
+      if (!conflict) {
+        // Plain inserts: COPY … FROM STDIN in the transaction, PostgreSQL's fastest way in.
+        const data = copyText(rowsToWrite, names, cols);
+        if (data) {
+          const copy = new CopyIn(`COPY ${q} (${names.map(quoteIdent).join(', ')}) FROM STDIN`, data);
+          void c.query(copy as never);
+          await copy.done;
+          return;
+        }
+      }
       const types = sqlTypes.get(table);
       if (types && names.every((n) => types.has(n) && !types.get(n)!.array)) {
         // One statement, one array parameter per column: far less parsing than VALUES (…), (…).
-        const params = names.map((n) => rowsToWrite.map((r) => toParam(r.values![n], cols.get(n))));
+        const params = names.map((n) => arrayParam(rowsToWrite, n, cols.get(n)));
         await c.query(`INSERT INTO ${q} (${names.map(quoteIdent).join(', ')}) SELECT * FROM unnest(${names.map((n, i) => `$${i + 1}::${types.get(n)!.type}[]`).join(', ')})${conflict}`, params);
         return;
       }
@@ -274,10 +291,23 @@ export const postgresSinkPlugin = defineSinkPlugin({
       }
     };
 
-    /** Writes a table's rows; a rejected batch is retried row by row to find the bad ones. */
-    const writeIsolating = async (c: pg.Client, table: string, rows: Row[], bad: Array<{ row: Row; error: Error }>) => {
+    /**
+     * Writes a table's rows. First try (`isolate` false): the rows as one statement without
+     * savepoints; a rejection aborts the transaction and `put()` runs it again isolating. Then
+     * a rejected batch is retried row by row, each under a savepoint, to find the bad ones.
+     */
+    const writeIsolating = async (c: pg.Client, table: string, rows: Row[], bad: Array<{ row: Row; error: Error }>, isolate: boolean) => {
       // The table is created outside the savepoints: rolling one back must not undo it.
       const cols = await ensureTable(c, table, rows);
+      if (!isolate) {
+        try {
+          await writeRows(c, table, rows, cols);
+          return;
+        } catch (err) {
+          if (isDataError((err as { code?: string }).code)) throw new RowRejected(err);
+          throw err;
+        }
+      }
       await c.query('SAVEPOINT batch');
       try {
         await writeRows(c, table, rows, cols);
@@ -318,56 +348,12 @@ export const postgresSinkPlugin = defineSinkPlugin({
       },
       async put(records) {
         if (records.length === 0) return;
-        const c = await connect();
-        const parts = new Map<string, { topic: string; partition: number; next: number }>();
-        for (const r of records) {
-          const k = `${r.topic}\u0000${r.partition}`;
-          const p = parts.get(k);
-          if (!p || r.offset + 1 > p.next) parts.set(k, { topic: r.topic, partition: r.partition, next: r.offset + 1 });
-        }
-        const bad: Array<{ row: Row; error: Error }> = [];
         try {
-          await c.query('BEGIN');
-          const list = [...parts.values()];
-          await c.query(
-            `INSERT INTO ${offsetsTable} (connector, topic, partition, next_offset) SELECT $1, t, p, 0 FROM unnest($2::text[], $3::int[]) AS x(t, p) ON CONFLICT DO NOTHING`,
-            [cfg.connectorName, list.map((p) => p.topic), list.map((p) => p.partition)],
-          );
-          const locked = await c.query<{ topic: string; partition: number; next_offset: string }>(
-            `SELECT topic, partition, next_offset FROM ${offsetsTable} WHERE connector = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[])) FOR UPDATE`,
-            [cfg.connectorName, list.map((p) => p.topic), list.map((p) => p.partition)],
-          );
-          const stored = new Map(locked.rows.map((r) => [`${r.topic}\u0000${r.partition}`, Number(r.next_offset)]));
-          // Already written (a redelivery): skip.
-          const fresh = records.filter((r) => r.offset >= (stored.get(`${r.topic}\u0000${r.partition}`) ?? 0));
-          const byTable = new Map<string, Row[]>();
-          for (const r of fresh) {
-            let row: Row;
-            try {
-              row = toRow(cfg, r);
-            } catch (err) {
-              bad.push({ row: { record: r, table: '', key: null, values: null, schema: undefined }, error: err as Error });
-              continue;
-            }
-            let l = byTable.get(row.table);
-            if (!l) byTable.set(row.table, (l = []));
-            l.push(row);
-          }
-          for (const [table, rows] of byTable) await writeIsolating(c, table, rows, bad);
-          const moved = list.filter((p) => p.next > (stored.get(`${p.topic}\u0000${p.partition}`) ?? 0));
-          if (moved.length) {
-            await c.query(
-              `UPDATE ${offsetsTable} o SET next_offset = x.n FROM unnest($2::text[], $3::int[], $4::bigint[]) AS x(t, p, n) WHERE o.connector = $1 AND o.topic = x.t AND o.partition = x.p`,
-              [cfg.connectorName, moved.map((p) => p.topic), moved.map((p) => p.partition), moved.map((p) => p.next)],
-            );
-          }
-          // Rejected rows are reported before the commit: if reporting fails (tolerance none), nothing is committed.
-          for (const b of bad) await ctx.report(b.row.record, b.error);
-          await c.query('COMMIT');
+          await transaction(records, false);
         } catch (err) {
-          await c.query('ROLLBACK').catch(() => {});
-          known.clear();
-          throw wrap(err, 'writing rows');
+          if (!(err instanceof RowRejected)) throw err;
+          // A row was rejected on the fast path: the whole transaction rolled back; again, row errors isolated.
+          await transaction(records, true);
         }
       },
       async stop() {
@@ -376,8 +362,171 @@ export const postgresSinkPlugin = defineSinkPlugin({
         await c?.end().catch(() => {});
       },
     };
+
+    /** One put() as one transaction: lock the partitions' offset rows, write the fresh rows, move the offsets, commit. */
+    async function transaction(records: SinkRecord[], isolate: boolean): Promise<void> {
+      const c = await connect();
+      const parts = new Map<string, { topic: string; partition: number; next: number }>();
+      for (const r of records) {
+        const k = `${r.topic}\u0000${r.partition}`;
+        const p = parts.get(k);
+        if (!p || r.offset + 1 > p.next) parts.set(k, { topic: r.topic, partition: r.partition, next: r.offset + 1 });
+      }
+      const bad: Array<{ row: Row; error: Error }> = [];
+      try {
+        await c.query('BEGIN');
+        const list = [...parts.values()];
+        await c.query(
+          `INSERT INTO ${offsetsTable} (connector, topic, partition, next_offset) SELECT $1, t, p, 0 FROM unnest($2::text[], $3::int[]) AS x(t, p) ON CONFLICT DO NOTHING`,
+          [cfg.connectorName, list.map((p) => p.topic), list.map((p) => p.partition)],
+        );
+        const locked = await c.query<{ topic: string; partition: number; next_offset: string }>(
+          `SELECT topic, partition, next_offset FROM ${offsetsTable} WHERE connector = $1 AND (topic, partition) IN (SELECT * FROM unnest($2::text[], $3::int[])) FOR UPDATE`,
+          [cfg.connectorName, list.map((p) => p.topic), list.map((p) => p.partition)],
+        );
+        const stored = new Map(locked.rows.map((r) => [`${r.topic}\u0000${r.partition}`, Number(r.next_offset)]));
+        // Already written (a redelivery): skip.
+        const fresh = records.filter((r) => r.offset >= (stored.get(`${r.topic}\u0000${r.partition}`) ?? 0));
+        const byTable = new Map<string, Row[]>();
+        for (const r of fresh) {
+          let row: Row;
+          try {
+            row = toRow(cfg, r);
+          } catch (err) {
+            bad.push({ row: { record: r, table: '', key: null, values: null, schema: undefined }, error: err as Error });
+            continue;
+          }
+          let l = byTable.get(row.table);
+          if (!l) byTable.set(row.table, (l = []));
+          l.push(row);
+        }
+        for (const [table, rows] of byTable) await writeIsolating(c, table, rows, bad, isolate);
+        const moved = list.filter((p) => p.next > (stored.get(`${p.topic}\u0000${p.partition}`) ?? 0));
+        if (moved.length) {
+          await c.query(
+            `UPDATE ${offsetsTable} o SET next_offset = x.n FROM unnest($2::text[], $3::int[], $4::bigint[]) AS x(t, p, n) WHERE o.connector = $1 AND o.topic = x.t AND o.partition = x.p`,
+            [cfg.connectorName, moved.map((p) => p.topic), moved.map((p) => p.partition), moved.map((p) => p.next)],
+          );
+        }
+        // Rejected rows are reported before the commit: if reporting fails (tolerance none), nothing is committed.
+        for (const b of bad) await ctx.report(b.row.record, b.error);
+        await c.query('COMMIT');
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => {});
+        known.clear();
+        if (err instanceof RowRejected) throw err;
+        throw wrap(err, 'writing rows');
+      }
+    }
   },
 });
+
+/**
+ * The rows in COPY's text format (tab-separated, `\N` for NULL), or null when a value is not a
+ * number, boolean or string after conversion (dates, buffers: those go by INSERT parameters).
+ */
+function copyText(rows: Row[], names: string[], cols: Map<string, FieldType | undefined>): Buffer | null {
+  const lines = new Array<string>(rows.length);
+  const types = names.map((n) => cols.get(n));
+  const cells = new Array<string>(names.length);
+  for (let i = 0; i < rows.length; i++) {
+    const values = rows[i]!.values!;
+    for (let j = 0; j < names.length; j++) {
+      const v = toParam(values[names[j]!], types[j]);
+      if (v === null) cells[j] = '\\N';
+      else if (typeof v === 'string') cells[j] = /[\\\n\r\t]/.test(v) ? v.replace(/[\\\n\r\t]/g, copyEscape) : v;
+      else if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') cells[j] = String(v);
+      else return null;
+    }
+    lines[i] = cells.join('\t');
+  }
+  return Buffer.from(lines.join('\n') + '\n');
+}
+
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+const copyEscape = (ch: string) => COPY_ESCAPES[ch]!;
+
+/**
+ * `COPY … FROM STDIN` on a pg client without a dependency: a submittable that sends the data
+ * when PostgreSQL asks for it. `done` settles at the first error or when the server is ready again.
+ */
+class CopyIn {
+  readonly done: Promise<void>;
+  private settle!: (err?: Error) => void;
+  constructor(
+    private readonly text: string,
+    private readonly data: Buffer,
+  ) {
+    this.done = new Promise((resolve, reject) => {
+      let settled = false;
+      this.settle = (err) => {
+        if (settled) return;
+        settled = true;
+        if (err) reject(err);
+        else resolve();
+      };
+    });
+  }
+  submit(connection: { query(text: string): void }): void {
+    connection.query(this.text);
+  }
+  handleCopyInResponse(connection: { sendCopyFromChunk(b: Buffer): void; endCopyFrom(): void }): void {
+    connection.sendCopyFromChunk(this.data);
+    connection.endCopyFrom();
+  }
+  handleError(err: Error): void {
+    this.settle(err);
+  }
+  handleReadyForQuery(): void {
+    this.settle();
+  }
+  handleCommandComplete(): void {}
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handlePortalSuspended(): void {}
+  handleCopyData(): void {}
+}
+
+/** The fast path's single statement was rejected for its data: `put()` runs the batch again row by row. */
+class RowRejected extends Error {
+  constructor(cause: unknown) {
+    super(`a row was rejected: ${errorMessage(cause)}`, { cause });
+  }
+}
+
+/** The value fields of the rows, in first-seen order. */
+function fieldNames(rows: Row[]): string[] {
+  const names = new Set<string>();
+  for (const r of rows) for (const k in r.values!) names.add(k);
+  return [...names];
+}
+
+/** True when every field of the rows is a column whose type is already known (no inference, no new column). */
+function everyFieldTyped(rows: Row[], cols: Map<string, FieldType | undefined>): boolean {
+  for (const r of rows) {
+    if (!r.values) continue;
+    for (const k in r.values) if (cols.get(k) === undefined) return false;
+  }
+  return true;
+}
+
+/**
+ * One column of the rows as a PostgreSQL array literal (`{1,"a b",NULL}`), built here rather than
+ * by pg's generic array serializer: most values are numbers or plain strings. Columns holding
+ * other values (dates, buffers) go to pg as a JS array.
+ */
+function arrayParam(rows: Row[], name: string, type: FieldType | undefined): unknown {
+  const out = new Array<string>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const v = toParam(rows[i]!.values![name], type);
+    if (v === null) out[i] = 'NULL';
+    else if (typeof v === 'string') out[i] = `"${v.includes('"') || v.includes('\\') ? v.replace(/[\\"]/g, '\\$&') : v}"`;
+    else if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') out[i] = String(v);
+    else return rows.map((r) => toParam(r.values![name], type));
+  }
+  return `{${out.join(',')}}`;
+}
 
 /** Concurrent `CREATE TABLE IF NOT EXISTS` in two sessions: one may fail with 23505 (pg_type) or 42P07; the table exists either way. */
 function isCreateRace(code: string | undefined): boolean {
