@@ -151,22 +151,6 @@ export function lakeCommand(io: CliIo): Command {
         ...(flags.targetFileBytes ? { targetFileBytes: flags.targetFileBytes } : {}),
         ...(flags.minInputFiles ? { minInputFiles: flags.minInputFiles } : {}),
       };
-      let res: Response;
-      try {
-        res = await fetch(url, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-      } catch (err) {
-        throw new CliError(`cannot reach ${url} (${(err as Error).message}): is \`tributary up\` running? (--server / TRIBUTARY_SERVER)`, { code: 'SERVER_UNREACHABLE' });
-      }
-      if (!res.ok || !res.body) {
-        const text = await res.text();
-        let message = text;
-        try {
-          message = (JSON.parse(text) as { error: { message: string } }).error.message;
-        } catch {
-          // not JSON
-        }
-        throw new CliError(message || `POST ${url} answered ${res.status}`);
-      }
       const bar = flags.json
         ? null
         : new cliProgress.SingleBar(
@@ -176,16 +160,8 @@ export function lakeCommand(io: CliIo): Command {
       let started = false;
       let result: CompactResult | null = null;
       let currentTable = '';
-      const decoder = new TextDecoder();
-      let buffered = '';
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buffered += decoder.decode(chunk, { stream: true });
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, nl);
-          buffered = buffered.slice(nl + 1);
-          if (!line.trim()) continue;
-          const msg = JSON.parse(line) as { progress?: CompactProgress; result?: CompactResult; error?: { code: string; message: string } };
+      try {
+        for await (const msg of postLines<CompactProgress, CompactResult>(url, body)) {
           if (msg.progress && bar) {
             const p = msg.progress;
             if (!started || p.table !== currentTable) {
@@ -196,13 +172,10 @@ export function lakeCommand(io: CliIo): Command {
             }
             bar.update(p.done, { table: p.table });
           } else if (msg.result) result = msg.result;
-          else if (msg.error) {
-            bar?.stop();
-            throw new CliError(msg.error.message, { code: msg.error.code });
-          }
         }
+      } finally {
+        if (started) bar?.stop();
       }
-      if (started) bar?.stop();
       if (!result) throw new CliError('the server ended the compaction without a result: check its log');
       if (flags.json) return io.stdout(json(result));
       if (result.tables.length === 0) return io.stdout('nothing to compact: no partition has enough small files\n');
