@@ -25,6 +25,32 @@ export interface ApiErrorAnswer {
   error: { code: string; message: string; retriable?: boolean };
 }
 
+/**
+ * POSTs JSON for an answer read as a stream (SQL results, model progress). Throws a CliError for
+ * an unreachable server or an error answer; an abort is rethrown as is.
+ */
+export async function postForStream(base: string, path: string, body: unknown, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
+  let res: Response;
+  try {
+    res = await fetch(base + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, ...(signal ? { signal } : {}) });
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') throw err;
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new CliError(`cannot reach ${base} (${cause?.code ?? cause?.message ?? (err as Error).message}): is \`tributary up\` running? (--server / TRIBUTARY_SERVER)`, { code: 'SERVER_UNREACHABLE' });
+  }
+  if (!res.ok || !res.body) {
+    const text = await res.text();
+    let e: ApiErrorAnswer['error'] | undefined;
+    try {
+      e = (JSON.parse(text) as ApiErrorAnswer).error;
+    } catch {
+      e = undefined;
+    }
+    throw new CliError(e?.message ?? `POST ${path} answered ${res.status}: ${text.slice(0, 200)}`, { code: e?.code ?? `HTTP_${res.status}` });
+  }
+  return res.body;
+}
+
 export class ApiClient {
   constructor(readonly baseUrl: string) {}
 

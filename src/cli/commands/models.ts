@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import { json, table } from '../format.ts';
-import { serverUrl, type ApiErrorAnswer } from '../client.ts';
+import { postForStream, serverUrl } from '../client.ts';
 import { CliError, type CliIo } from '../io.ts';
 import { client, clientOptions, collect, type ClientFlags } from '../options.ts';
 import type { ModelResult, TestResult } from '../../warehouse/models/runner.ts';
@@ -35,27 +35,10 @@ function selectOptions(cmd: Command): Command {
 
 /** POSTs and calls `onLine` for every JSON line of the streamed answer. */
 async function streamLines(io: CliIo, flags: ClientFlags, path: string, body: unknown, onLine: (v: Record<string, unknown>) => void): Promise<void> {
-  const base = serverUrl(flags.server, io.env);
-  let res: Response;
-  try {
-    res = await fetch(base + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new CliError(`cannot reach ${base} (${cause?.code ?? cause?.message ?? (err as Error).message}): is \`tributary up\` running? (--server / TRIBUTARY_SERVER)`, { code: 'SERVER_UNREACHABLE' });
-  }
-  if (!res.ok || !res.body) {
-    const text = await res.text();
-    let e: ApiErrorAnswer['error'] | undefined;
-    try {
-      e = (JSON.parse(text) as ApiErrorAnswer).error;
-    } catch {
-      e = undefined;
-    }
-    throw new CliError(e?.message ?? `POST ${path} answered ${res.status}: ${text.slice(0, 200)}`, { code: e?.code ?? `HTTP_${res.status}` });
-  }
+  const stream = await postForStream(serverUrl(flags.server, io.env), path, body);
   const decoder = new TextDecoder();
   let buffered = '';
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
     buffered += decoder.decode(chunk, { stream: true });
     let nl: number;
     while ((nl = buffered.indexOf('\n')) >= 0) {

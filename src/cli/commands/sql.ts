@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Command, Option } from 'commander';
-import { serverUrl, type ApiErrorAnswer } from '../client.ts';
+import { postForStream, serverUrl } from '../client.ts';
 import { json, table } from '../format.ts';
 import { CliError, type CliIo } from '../io.ts';
 import { clientOptions, type ClientFlags } from '../options.ts';
@@ -98,24 +98,7 @@ Examples:
 }
 
 async function run(io: CliIo, base: string, body: Record<string, unknown>, format: Format, signal: AbortSignal): Promise<void> {
-  let res: Response;
-  try {
-    res = await fetch(`${base}/api/sql`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, signal });
-  } catch (err) {
-    if ((err as Error).name === 'AbortError') throw err;
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new CliError(`cannot reach ${base} (${cause?.code ?? cause?.message ?? (err as Error).message}): is \`tributary up\` running? (--server / TRIBUTARY_SERVER)`, { code: 'SERVER_UNREACHABLE' });
-  }
-  if (!res.ok || !res.body) {
-    const text = await res.text();
-    let e: ApiErrorAnswer['error'] | undefined;
-    try {
-      e = (JSON.parse(text) as ApiErrorAnswer).error;
-    } catch {
-      e = undefined;
-    }
-    throw new CliError(e?.message ?? `POST /api/sql answered ${res.status}: ${text.slice(0, 200)}`, { code: e?.code ?? `HTTP_${res.status}` });
-  }
+  const stream = await postForStream(base, '/api/sql', body, signal);
 
   let columns: Column[] = [];
   const tableRows: string[][] = [];
@@ -145,7 +128,7 @@ async function run(io: CliIo, base: string, body: Record<string, unknown>, forma
 
   const decoder = new TextDecoder();
   let buffered = '';
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
     buffered += decoder.decode(chunk, { stream: true });
     let nl: number;
     while ((nl = buffered.indexOf('\n')) >= 0) {
